@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-event.h>
+
+#include "errors.h"
+#include "exfatctl.h"
+#include "json.h"
+#include "mount-info.h"
+#include "util.h"
+
+/* The mounts we know of, so that a removal (which only names the object) can say which device
+ * and mount point went away. */
+struct monitor {
+        struct mount_list known;
+        int exit_code;
+};
+
+static struct mount_info *find(struct monitor *mon, const char *object) {
+        for (size_t k = 0; k < mon->known.n; k++)
+                if (strcmp(mon->known.items[k].object, object) == 0)
+                        return &mon->known.items[k];
+        return NULL;
+}
+
+static void forget(struct monitor *mon, struct mount_info *i) {
+        size_t k = (size_t) (i - mon->known.items);
+
+        mount_info_done(i);
+        memmove(i, i + 1, (mon->known.n - k - 1) * sizeof(*i));
+        mon->known.n--;
+}
+
+/* Takes ownership of *i's strings on success. */
+static int remember(struct monitor *mon, struct mount_info *i) {
+        struct mount_info *old = find(mon, i->object), *items;
+
+        if (old)
+                forget(mon, old);
+        items = realloc(mon->known.items, (mon->known.n + 1) * sizeof(*items));
+        if (!items)
+                return -ENOMEM;
+        mon->known.items = items;
+        mon->known.items[mon->known.n++] = *i;
+        *i = (struct mount_info) {};
+        return 0;
+}
+
+static void print_added(const struct mount_info *i) {
+        _cleanup_(freep) char *label = json_escape(i->label ?: "");
+
+        printf("Mounted %s at %s (label %s, uuid %s, owner %s, %s)\n",
+               strempty_dash(i->device), strempty_dash(i->mount_point), label ?: "?",
+               strempty_dash(i->uuid), strempty_dash(mount_info_owner_name(i)), i->read_only ? "ro" : "rw");
+        fflush(stdout);
+}
+
+static int on_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        struct monitor *mon = userdata;
+        struct mount_info info = {};
+        const char *path;
+        int r;
+
+        r = sd_bus_message_read(m, "o", &path);
+        if (r >= 0)
+                r = mount_info_read_interfaces(m, &info);
+        if (r >= 0 && r > 0) {
+                info.object = strdup(path);
+                r = info.object ? 0 : -ENOMEM;
+                if (r >= 0) {
+                        print_added(&info);
+                        r = remember(mon, &info);
+                }
+        }
+        mount_info_done(&info);
+        if (r < 0)
+                fprintf(stderr, "monitor: cannot read an InterfacesAdded signal: %s\n", strerror(-r));
+        return 0;
+}
+
+static int on_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        struct monitor *mon = userdata;
+        const char *path, *interface;
+        struct mount_info *i;
+        bool mount_gone = false;
+        int r;
+
+        r = sd_bus_message_read(m, "o", &path);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "s");
+        while (r >= 0 && (r = sd_bus_message_read(m, "s", &interface)) > 0)
+                if (strcmp(interface, MOUNTD_MOUNT) == 0)
+                        mount_gone = true;
+        if (r < 0) {
+                fprintf(stderr, "monitor: cannot read an InterfacesRemoved signal: %s\n", strerror(-r));
+                return 0;
+        }
+        if (!mount_gone)
+                return 0;
+
+        i = find(mon, path);
+        if (i) {
+                printf("Unmounted %s from %s\n", strempty_dash(i->device), strempty_dash(i->mount_point));
+                forget(mon, i);
+        } else
+                printf("Unmounted %s\n", path);
+        fflush(stdout);
+        return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        return sd_event_exit(sd_event_source_get_event(s), EXFATCTL_EXIT_OK);
+}
+
+static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        fprintf(stderr, "monitor: lost the connection to the system bus\n");
+        return sd_event_exit(sd_bus_get_event(sd_bus_message_get_bus(m)), EXFATCTL_EXIT_UNAVAILABLE);
+}
+
+static int seed(struct monitor *mon, sd_bus *bus) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        /* Also starts the daemon by activation, and tells us now if it cannot be reached. */
+        r = sd_bus_call_method(bus, MOUNTD_SERVICE, MOUNTD_PATH, OBJECT_MANAGER, "GetManagedObjects",
+                               &error, &reply, "");
+        if (r < 0)
+                return log_call_failed("monitor", "mounts", &error, r);
+        r = mount_list_read(reply, &mon->known);
+        if (r < 0)
+                return log_call_failed("monitor", "mounts", NULL, r);
+        return 0;
+}
+
+int cmd_monitor(const struct context *c, int argc, char **argv) {
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        struct monitor mon = {};
+        sigset_t mask;
+        int r;
+
+        if (argc != 0) {
+                fprintf(stderr, "monitor: takes no arguments (see exfatctl monitor --help)\n");
+                return EXFATCTL_EXIT_USAGE;
+        }
+
+        r = bus_connect(&bus);
+        if (r != 0)
+                return r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_call_failed("monitor", "mounts", NULL, -errno);
+
+        r = sd_event_default(&event);
+        if (r >= 0)
+                r = sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
+        if (r >= 0)
+                r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
+        /* Subscribe before reading the current state, so nothing falls between the two. */
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, NULL, MOUNTD_SERVICE, MOUNTD_PATH, OBJECT_MANAGER,
+                                        "InterfacesAdded", on_interfaces_added, &mon);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, NULL, MOUNTD_SERVICE, MOUNTD_PATH, OBJECT_MANAGER,
+                                        "InterfacesRemoved", on_interfaces_removed, &mon);
+        /* sd-bus reports its own disconnection as this local signal. */
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, NULL, NULL, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
+                                        "Disconnected", on_disconnected, NULL);
+        if (r < 0) {
+                mount_list_done(&mon.known);
+                return log_call_failed("monitor", "mounts", NULL, r);
+        }
+
+        r = seed(&mon, bus);
+        if (r != 0) {
+                mount_list_done(&mon.known);
+                return r;
+        }
+
+        printf("Monitoring exfat-mountd. Press Ctrl+C to exit.\n");
+        fflush(stdout);
+
+        r = sd_event_loop(event);
+        mount_list_done(&mon.known);
+        if (r < 0) {
+                fprintf(stderr, "monitor: lost the connection to the system bus: %s\n", strerror(-r));
+                return EXFATCTL_EXIT_UNAVAILABLE;
+        }
+        return r;
+}

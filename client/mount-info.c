@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stddef.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mount-info.h"
+
+void mount_info_done(struct mount_info *i) {
+        free(i->object);
+        free(i->device);
+        free(i->mount_point);
+        free(i->label);
+        free(i->uuid);
+        free(i->unit);
+        free(i->state);
+        *i = (struct mount_info) {};
+}
+
+static int read_string_variant(sd_bus_message *m, char **field) {
+        const char *s;
+        char *copy;
+        int r;
+
+        r = sd_bus_message_read(m, "v", "s", &s);
+        if (r < 0)
+                return r;
+        copy = strdup(s);
+        if (!copy)
+                return -ENOMEM;
+        free(*field);
+        *field = copy;
+        return 0;
+}
+
+int mount_info_read_properties(sd_bus_message *m, struct mount_info *i) {
+        static const struct {
+                const char *name;
+                size_t offset;
+        } strings[] = {
+                { "Device",     offsetof(struct mount_info, device) },
+                { "MountPoint", offsetof(struct mount_info, mount_point) },
+                { "Label",      offsetof(struct mount_info, label) },
+                { "Uuid",       offsetof(struct mount_info, uuid) },
+                { "Unit",       offsetof(struct mount_info, unit) },
+                { "State",      offsetof(struct mount_info, state) },
+        };
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *name;
+                bool done = false;
+
+                r = sd_bus_message_read(m, "s", &name);
+                if (r < 0)
+                        return r;
+
+                for (size_t k = 0; k < sizeof(strings) / sizeof(strings[0]); k++)
+                        if (strcmp(name, strings[k].name) == 0) {
+                                r = read_string_variant(m, (char **) ((char *) i + strings[k].offset));
+                                if (r < 0)
+                                        return r;
+                                done = true;
+                        }
+
+                if (!done && strcmp(name, "Owner") == 0) {
+                        r = sd_bus_message_read(m, "v", "u", &i->owner);
+                        if (r < 0)
+                                return r;
+                        i->has_owner = true;
+                } else if (!done && strcmp(name, "ReadOnly") == 0) {
+                        int b;
+
+                        r = sd_bus_message_read(m, "v", "b", &b);
+                        if (r < 0)
+                                return r;
+                        i->read_only = b;
+                } else if (!done) {
+                        r = sd_bus_message_skip(m, "v");
+                        if (r < 0)
+                                return r;
+                }
+
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+
+        return sd_bus_message_exit_container(m);
+}
+
+int mount_info_read_interfaces(sd_bus_message *m, struct mount_info *i) {
+        bool found = false;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
+        if (r < 0)
+                return r;
+
+        while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
+                const char *interface;
+
+                r = sd_bus_message_read(m, "s", &interface);
+                if (r < 0)
+                        return r;
+                if (strcmp(interface, MOUNTD_MOUNT) == 0) {
+                        r = mount_info_read_properties(m, i);
+                        found = true;
+                } else
+                        r = sd_bus_message_skip(m, "a{sv}");
+                if (r < 0)
+                        return r;
+
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        return found;
+}
+
+const char *mount_info_owner_name(const struct mount_info *i) {
+        static char buf[16];
+        struct passwd *pw;
+
+        if (!i->has_owner)
+                return "";
+        pw = getpwuid(i->owner);
+        if (pw)
+                return pw->pw_name;
+        snprintf(buf, sizeof(buf), "%u", i->owner);
+        return buf;
+}
+
+void mount_list_done(struct mount_list *l) {
+        for (size_t k = 0; k < l->n; k++)
+                mount_info_done(&l->items[k]);
+        free(l->items);
+        *l = (struct mount_list) {};
+}
+
+static int compare_by_device(const void *a, const void *b) {
+        const struct mount_info *x = a, *y = b;
+        int c = strcmp(x->device ?: "", y->device ?: "");
+
+        return c != 0 ? c : strcmp(x->object, y->object);
+}
+
+int mount_list_read(sd_bus_message *reply, struct mount_list *l) {
+        int r;
+
+        r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
+        if (r < 0)
+                return r;
+
+        while ((r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
+                struct mount_info info = {};
+                const char *path;
+
+                r = sd_bus_message_read(reply, "o", &path);
+                if (r < 0)
+                        return r;
+                r = mount_info_read_interfaces(reply, &info);
+                if (r < 0) {
+                        mount_info_done(&info);
+                        return r;
+                }
+                if (r > 0) {
+                        struct mount_info *items = realloc(l->items, (l->n + 1) * sizeof(*items));
+
+                        info.object = strdup(path);
+                        if (!items || !info.object) {
+                                if (items)
+                                        l->items = items;
+                                mount_info_done(&info);
+                                return -ENOMEM;
+                        }
+                        l->items = items;
+                        l->items[l->n++] = info;
+                } else
+                        mount_info_done(&info);
+
+                r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_exit_container(reply);
+        if (r < 0)
+                return r;
+
+        if (l->n > 1)
+                qsort(l->items, l->n, sizeof(l->items[0]), compare_by_device);
+        return 0;
+}
