@@ -1,0 +1,110 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# PID 1 of the box before it becomes systemd: runs in fresh PID, mount and cgroup namespaces (made by
+# tests/box/run) and builds the box's view of the system without writing anything of the host's:
+#   /usr   read-only overlay: the staged install on top of the host's /usr
+#   /etc   overlay with a tmpfs upper dir (test users, polkit rules, config are box-only)
+#   /var   overlay with a tmpfs upper dir; /run, /tmp, /var/tmp fresh tmpfs
+#   cgroup hierarchies remounted so their root is the box's own cgroup
+# then execs systemd with only the box's unit directory. systemd must never see the host's unit path:
+# its sysinit.target would run tmpfiles --remove on the host's /tmp.
+# Input (environment): BOX_DIR, BOX_STAGE, BOX_UNITS, BOX_BUILDDIR, BOX_POLKIT_RULES (absolute paths).
+set -euo pipefail
+
+fail() {
+        echo "box-init: $*" >&2
+        exit 1
+}
+
+mount --make-rprivate /
+
+mount -t tmpfs -o mode=0755,nosuid,nodev box-run /run
+mkdir -p /run/box/units /run/box/build /run/box/host-etc /run/systemd/system
+# The host's /etc as it is, read-only: lets tests prove the box's users and rules stay in the box.
+mount --bind -o ro /etc /run/box/host-etc
+
+# Everything writable lives in one tmpfs that dies with the mount namespace.
+rw="$BOX_DIR/rw"
+mount -t tmpfs -o mode=0755 box-rw "$rw" || fail "cannot mount tmpfs on $rw"
+mkdir -p "$rw"/{etc,var}/{upper,work}
+
+mount -t overlay box-usr -o "lowerdir=$BOX_STAGE/usr:/usr" /usr || fail "cannot overlay /usr"
+mount -t overlay box-etc -o "lowerdir=/etc,upperdir=$rw/etc/upper,workdir=$rw/etc/work" /etc ||
+        fail "cannot overlay /etc"
+mount -t overlay box-var -o "lowerdir=/var,upperdir=$rw/var/upper,workdir=$rw/var/work" /var ||
+        fail "cannot overlay /var"
+
+# Polkit rules for this run; polkitd reads them when it starts.
+mkdir -p /etc/polkit-1/rules.d
+for r in ${BOX_POLKIT_RULES:-}; do
+        [ -f "$r" ] || fail "polkit rules file $r not found"
+        install -m 0644 "$r" /etc/polkit-1/rules.d/
+done
+
+# systemd's console output goes to a file the harness can show; nothing reaches the host's console
+# or kernel log.
+mount --bind "$BOX_DIR/console.log" /dev/console
+mount --bind "$BOX_DIR/console.log" /dev/kmsg
+
+# Host paths under /tmp are about to be hidden: keep what the box still needs under /run.
+cp "$BOX_UNITS"/* /run/box/units/
+if [ -n "${BOX_BUILDDIR:-}" ]; then
+        mount --bind -o ro "$BOX_BUILDDIR" /run/box/build
+fi
+mount -t tmpfs -o mode=1777,nosuid,nodev box-tmp /tmp
+mount -t tmpfs -o mode=1777,nosuid,nodev box-var-tmp /var/tmp
+# The build directory stays visible at its own path (tests may want built helpers).
+if [ -n "${BOX_BUILDDIR:-}" ]; then
+        case "$BOX_BUILDDIR" in
+        /tmp/* | /var/tmp/*)
+                mkdir -p "$BOX_BUILDDIR"
+                mount --move /run/box/build "$BOX_BUILDDIR"
+                ;;
+        *) umount /run/box/build ;;
+        esac
+fi
+rmdir /run/box/build 2>/dev/null || true
+
+# cgroup hierarchies rooted at the box's cgroup (the cgroup namespace made it our root).
+# Same layout as the host's (BOX_CGROUP_LAYOUT): systemd picks its mode from what it finds.
+if [ "${BOX_CGROUP_LAYOUT:-hybrid}" = unified ]; then
+        mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 /sys/fs/cgroup
+else
+        mount -t tmpfs -o mode=0755,nosuid,nodev,noexec box-cgroup /sys/fs/cgroup
+        mkdir -p /sys/fs/cgroup/unified /sys/fs/cgroup/systemd
+        mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 /sys/fs/cgroup/unified
+        mount -t cgroup -o nosuid,nodev,noexec,none,name=systemd cgroup /sys/fs/cgroup/systemd
+fi
+
+# systemd does this at boot on a real system; the daemon aborts FUSE connections through it.
+mount -t fusectl fusectl /sys/fs/fuse/connections 2>/dev/null || true
+
+# Test users, in the box's /etc only.
+for u in alice bob; do
+        useradd --no-create-home --user-group --shell /bin/bash --home-dir /nonexistent "$u" ||
+                fail "useradd $u failed"
+done
+{
+        for u in alice bob; do
+                U=${u^^}
+                echo "BOX_${U}_UID=$(id -u "$u")"
+                echo "BOX_${U}_GID=$(id -g "$u")"
+        done
+} >/run/box/env
+
+# A volatile journal without rate limits: it is the box's debugging log.
+mkdir -p /etc/systemd/journald.conf.d
+cat >/etc/systemd/journald.conf.d/box.conf <<'EOF'
+[Journal]
+Storage=volatile
+RateLimitBurst=0
+ForwardToSyslog=no
+ForwardToKMsg=no
+ForwardToConsole=no
+ForwardToWall=no
+EOF
+
+export SYSTEMD_UNIT_PATH=/run/box/units
+export container=exfat-box
+unset NOTIFY_SOCKET LISTEN_FDS LISTEN_PID INVOCATION_ID
+exec /usr/lib/systemd/systemd --system --unit=box.target --log-target=console --show-status=no
