@@ -3,7 +3,8 @@
 # Runs inside the box (tests/box/run calls it through nsenter) just before the box is killed. Releases
 # what killing the box's processes would not: FUSE connections (a server can hang at exit waiting for a
 # DESTROY from itself) and loop devices, which are global to the kernel.
-# Arguments: the major:minor numbers of every filesystem the HOST has mounted. A loop device is the
+# Arguments: the major:minor numbers of every filesystem the HOST has mounted (what the box inherited
+# from the host is never touched). A loop device is the
 # box's own when its backing file, looked up in the box, is that very inode on a filesystem the host
 # does not have (the box's tmpfs or overlays); loop devices of anyone else are never touched.
 # Prints one line per thing it released.
@@ -14,13 +15,15 @@ for d in "$@"; do
         host_dev[$d]=1
 done
 
-# FUSE mounts: abort the connection (fusectl names it by the kernel's dev_t: major << 20 | minor), then
-# detach the mount.
+# FUSE mounts the box made: abort the connection (fusectl names it by the kernel's dev_t: major << 20 |
+# minor), then detach the mount. The box's mount table starts as a copy of the host's, so a FUSE mount
+# whose device the host has mounted is someone else's and must not be touched.
 while read -r majmin mnt fstype; do
         case "$fstype" in
         fuse | fuse.* | fuseblk | fuseblk.*) ;;
         *) continue ;;
         esac
+        [ -z "${host_dev[$majmin]:-}" ] || continue
         mnt=$(printf '%b' "$mnt")
         conn=$(((${majmin%%:*} << 20) | ${majmin##*:}))
         if [ -w "/sys/fs/fuse/connections/$conn/abort" ]; then

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # PID 1 of the box before it becomes systemd: runs in fresh PID, mount and cgroup namespaces (made by
 # tests/box/run) and builds the box's view of the system without writing anything of the host's:
-#   /usr   read-only overlay: the staged install on top of the host's /usr
+#   /usr   overlay: the staged install on top of the host's /usr, writable into a tmpfs (tests may
+#          add polkit actions or bus activation files)
 #   /etc   overlay with a tmpfs upper dir (test users, polkit rules, config are box-only)
 #   /var   overlay with a tmpfs upper dir; /run, /tmp, /var/tmp fresh tmpfs
 #   cgroup hierarchies remounted so their root is the box's own cgroup
@@ -18,6 +19,18 @@ fail() {
 
 mount --make-rprivate /
 
+# The new mount namespace is a copy of the host's, and a copy pins what it holds: a host FUSE mount
+# kept alive here gets no DESTROY when its owner unmounts it, a loop device stays busy. Drop (in the
+# box only) every FUSE and loop-device mount and whatever lives below /tmp, /var/tmp and /run, which
+# the box hides anyway.
+awk '{ for (i = 7; $i != "-"; i++) ; print $5, $(i + 1), $(i + 2) }' /proc/self/mountinfo | tac |
+        while read -r mnt fstype source; do
+                case "$fstype:$source:$mnt" in
+                fuse:* | fuse.*:* | fuseblk*:* | *:/dev/loop*:* | *:*:/tmp/* | *:*:/var/tmp/* | *:*:/run/*)
+                        umount -l "$(printf '%b' "$mnt")" 2>/dev/null || true ;;
+                esac
+        done
+
 mount -t tmpfs -o mode=0755,nosuid,nodev box-run /run
 mkdir -p /run/box/units /run/box/build /run/box/host-etc /run/systemd/system
 # The host's /etc as it is, read-only: lets tests prove the box's users and rules stay in the box.
@@ -26,9 +39,10 @@ mount --bind -o ro /etc /run/box/host-etc
 # Everything writable lives in one tmpfs that dies with the mount namespace.
 rw="$BOX_DIR/rw"
 mount -t tmpfs -o mode=0755 box-rw "$rw" || fail "cannot mount tmpfs on $rw"
-mkdir -p "$rw"/{etc,var}/{upper,work}
+mkdir -p "$rw"/{usr,etc,var}/{upper,work}
 
-mount -t overlay box-usr -o "lowerdir=$BOX_STAGE/usr:/usr" /usr || fail "cannot overlay /usr"
+mount -t overlay box-usr -o "lowerdir=$BOX_STAGE/usr:/usr,upperdir=$rw/usr/upper,workdir=$rw/usr/work" /usr ||
+        fail "cannot overlay /usr"
 mount -t overlay box-etc -o "lowerdir=/etc,upperdir=$rw/etc/upper,workdir=$rw/etc/work" /etc ||
         fail "cannot overlay /etc"
 mount -t overlay box-var -o "lowerdir=/var,upperdir=$rw/var/upper,workdir=$rw/var/work" /var ||
@@ -103,6 +117,10 @@ ForwardToKMsg=no
 ForwardToConsole=no
 ForwardToWall=no
 EOF
+
+# Like a booted host (systemd does this outside containers): mounts propagate between the box's
+# namespaces, e.g. from the daemon's to a test's. All peer groups are new, so nothing reaches the host.
+mount --make-rshared /
 
 export SYSTEMD_UNIT_PATH=/run/box/units
 export container=exfat-box

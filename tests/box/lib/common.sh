@@ -155,7 +155,7 @@ make_image() {
         _img=$(mktemp /var/tmp/box-image.XXXXXX)
         on_exit "rm -f '$_img'"
         truncate -s "$size" "$_img"
-        mkfs.exfat -q "$@" "$_img" >/dev/null 2>&1 || mkfs.exfat "$@" "$_img" >/dev/null ||
+        mkfs.exfat "$@" "$_img" >/dev/null ||
                 fail "mkfs.exfat $* $_img failed"
 }
 
