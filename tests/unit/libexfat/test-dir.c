@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: MIT */
+/* Directory operations: mkdir/rmdir, unlink, rename in all its forms, readdir cookies. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+
+static void expect_missing(struct fx *f, uint64_t parent, const char *name) {
+        struct exfat_stat st;
+        int r = exfat_lookup(f->vol, parent, name, &st);
+        if (r != -ENOENT)
+                fail_msg("lookup of \"%s\" returned %d, expected -ENOENT", name, r);
+}
+
+static void test_mkdir_rmdir(void **state) {
+        struct fx *f = *state;
+        struct exfat_stat st;
+        uint64_t d, sub, before = fx_free_clusters(f);
+
+        d = fx_mkdir(f, EXFAT_ROOT_INO, "d");
+        assert_int_equal(exfat_getattr(f->vol, d, &st), 0);
+        assert_true(EXFAT_IS_DIR(&st));
+        assert_int_equal(st.nlink, 1);
+        sub = fx_mkdir(f, d, "sub");
+        fx_create(f, sub, "f", "x", 1);
+        assert_int_equal(exfat_mkdir(f->vol, EXFAT_ROOT_INO, "d", &st), -EEXIST);
+        assert_int_equal(exfat_create(f->vol, EXFAT_ROOT_INO, "d", 0, &st), -EEXIST);
+        assert_int_equal(exfat_rmdir(f->vol, EXFAT_ROOT_INO, "d"), -ENOTEMPTY);
+        assert_int_equal(exfat_rmdir(f->vol, d, "sub"), -ENOTEMPTY);
+        assert_int_equal(exfat_rmdir(f->vol, sub, "f"), -ENOTDIR);
+        assert_int_equal(exfat_unlink(f->vol, d, "sub"), -EISDIR);
+        assert_int_equal(exfat_rmdir(f->vol, EXFAT_ROOT_INO, "nonexistent"), -ENOENT);
+        assert_int_equal(exfat_unlink(f->vol, EXFAT_ROOT_INO, "nonexistent"), -ENOENT);
+        assert_int_equal(exfat_lookup(f->vol, fx_walk(f, "d/sub/f"), "x", &st), -ENOTDIR);
+        assert_int_equal(exfat_create(f->vol, fx_walk(f, "d/sub/f"), "x", 0, &st), -ENOTDIR);
+
+        fx_remount(f);
+        fx_expect_content(f, "d/sub/f", "x", 1);
+        d = fx_walk(f, "d");
+        sub = fx_walk(f, "d/sub");
+        assert_int_equal(exfat_unlink(f->vol, sub, "f"), 0);
+        assert_int_equal(exfat_rmdir(f->vol, d, "sub"), 0);
+        expect_missing(f, d, "sub");
+        assert_int_equal(exfat_rmdir(f->vol, EXFAT_ROOT_INO, "d"), 0);
+        expect_missing(f, EXFAT_ROOT_INO, "d");
+        assert_int_equal(fx_free_clusters(f), before);
+        fx_remount(f);
+        expect_missing(f, EXFAT_ROOT_INO, "d");
+        assert_int_equal(fx_free_clusters(f), before);
+}
+
+/* A directory with enough entries to need several clusters (4 KiB holds 42 three-entry sets). */
+static void test_directory_growth(void **state) {
+        struct fx *f = *state;
+        uint64_t d = fx_mkdir(f, EXFAT_ROOT_INO, "big");
+        struct dirlist dl;
+        char name[64];
+
+        for (int i = 0; i < 300; i++) {
+                snprintf(name, sizeof(name), "entry-%03d-with-a-longer-name", i);
+                fx_create(f, d, name, name, strlen(name));
+        }
+        /* root grows too */
+        for (int i = 0; i < 150; i++) {
+                snprintf(name, sizeof(name), "root-%03d", i);
+                fx_create(f, EXFAT_ROOT_INO, name, NULL, 0);
+        }
+        fx_remount(f);
+        d = fx_walk(f, "big");
+        assert_int_equal(fx_readdir_all(f, d, &dl), 0);
+        assert_int_equal(dl.n, 300);
+        dirlist_free(&dl);
+        for (int i = 0; i < 300; i += 37) {
+                char path[80];
+                snprintf(name, sizeof(name), "entry-%03d-with-a-longer-name", i);
+                snprintf(path, sizeof(path), "big/%s", name);
+                fx_expect_content(f, path, name, strlen(name));
+        }
+        /* delete every other one, then reuse the holes */
+        for (int i = 0; i < 300; i += 2) {
+                snprintf(name, sizeof(name), "entry-%03d-with-a-longer-name", i);
+                assert_int_equal(exfat_unlink(f->vol, d, name), 0);
+        }
+        for (int i = 0; i < 100; i++) {
+                snprintf(name, sizeof(name), "new-%03d", i);
+                fx_create(f, d, name, name, strlen(name));
+        }
+        fx_remount(f);
+        d = fx_walk(f, "big");
+        assert_int_equal(fx_readdir_all(f, d, &dl), 0);
+        assert_int_equal(dl.n, 250);
+        assert_true(dirlist_has(&dl, "new-099"));
+        assert_true(dirlist_has(&dl, "entry-299-with-a-longer-name"));
+        assert_false(dirlist_has(&dl, "entry-298-with-a-longer-name"));
+        dirlist_free(&dl);
+        assert_int_equal(fx_readdir_all(f, EXFAT_ROOT_INO, &dl), 0);
+        assert_int_equal(dl.n, 151);
+        dirlist_free(&dl);
+}
+
+static void test_rename_same_dir(void **state) {
+        struct fx *f = *state;
+
+        fx_create(f, EXFAT_ROOT_INO, "old.txt", "content", 7);
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "old.txt", EXFAT_ROOT_INO, "new.txt", 0), 0);
+        expect_missing(f, EXFAT_ROOT_INO, "old.txt");
+        fx_expect_content(f, "new.txt", "content", 7);
+        /* a longer name needs more entries than the old set had */
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "new.txt", EXFAT_ROOT_INO,
+                                      "a much longer name that needs three name entries.txt", 0), 0);
+        /* case-only rename keeps the file and changes the stored case */
+        fx_create(f, EXFAT_ROOT_INO, "lower", "l", 1);
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "lower", EXFAT_ROOT_INO, "LOWER", 0), 0);
+        /* renaming onto itself is a no-op */
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "LOWER", EXFAT_ROOT_INO, "LOWER", 0), 0);
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "missing", EXFAT_ROOT_INO, "x", 0), -ENOENT);
+        fx_unmount_check(f);
+        fx_expect_oracle_content(f, "a much longer name that needs three name entries.txt", "content", 7);
+        fx_expect_oracle_content(f, "LOWER", "l", 1);
+        fx_mount(f, false);
+        {
+                struct dirlist dl;
+                assert_int_equal(fx_readdir_all(f, EXFAT_ROOT_INO, &dl), 0);
+                assert_int_equal(dl.n, 2);
+                assert_true(dirlist_has(&dl, "LOWER"));
+                dirlist_free(&dl);
+        }
+}
+
+static void test_rename_across_dirs(void **state) {
+        struct fx *f = *state;
+        uint64_t a = fx_mkdir(f, EXFAT_ROOT_INO, "a");
+        uint64_t b = fx_mkdir(f, EXFAT_ROOT_INO, "b");
+        uint64_t sub = fx_mkdir(f, a, "sub");
+        uint8_t data[10000];
+
+        fill_pattern(data, sizeof(data), 7);
+        fx_create(f, a, "file", data, sizeof(data));
+        fx_create(f, sub, "deep", "deep", 4);
+        assert_int_equal(exfat_rename(f->vol, a, "file", b, "moved", 0), 0);
+        expect_missing(f, a, "file");
+        fx_expect_content(f, "b/moved", data, sizeof(data));
+        /* a directory with content moves as a whole */
+        assert_int_equal(exfat_rename(f->vol, a, "sub", b, "sub2", 0), 0);
+        fx_expect_content(f, "b/sub2/deep", "deep", 4);
+        /* an inode number obtained before the move keeps working */
+        assert_int_equal(exfat_rename(f->vol, b, "sub2", EXFAT_ROOT_INO, "top", 0), 0);
+        fx_create(f, sub, "created-after-move", "c", 1);
+        fx_remount(f);
+        fx_expect_content(f, "b/moved", data, sizeof(data));
+        fx_expect_content(f, "top/deep", "deep", 4);
+        fx_expect_content(f, "top/created-after-move", "c", 1);
+        expect_missing(f, fx_walk(f, "a"), "sub");
+        expect_missing(f, fx_walk(f, "b"), "sub2");
+}
+
+static void test_rename_replace_file(void **state) {
+        struct fx *f = *state;
+        uint8_t big[40000];
+        uint64_t before;
+
+        fill_pattern(big, sizeof(big), 3);
+        fx_create(f, EXFAT_ROOT_INO, "src", "new", 3);
+        fx_create(f, EXFAT_ROOT_INO, "dst", big, sizeof(big));
+        before = fx_free_clusters(f);
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "src", EXFAT_ROOT_INO, "dst", 0), 0);
+        expect_missing(f, EXFAT_ROOT_INO, "src");
+        fx_expect_content(f, "dst", "new", 3);
+        assert_int_equal(fx_free_clusters(f), before + 10); /* old dst's 10 clusters freed */
+        /* NOREPLACE refuses an existing target, also one differing only by case */
+        fx_create(f, EXFAT_ROOT_INO, "other", "o", 1);
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "other", EXFAT_ROOT_INO, "dst",
+                                      EXFAT_RENAME_NOREPLACE), -EEXIST);
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "other", EXFAT_ROOT_INO, "DST",
+                                      EXFAT_RENAME_NOREPLACE), -EEXIST);
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "other", EXFAT_ROOT_INO, "free",
+                                      EXFAT_RENAME_NOREPLACE), 0);
+        fx_remount(f);
+        fx_expect_content(f, "dst", "new", 3);
+        fx_expect_content(f, "free", "o", 1);
+        expect_missing(f, EXFAT_ROOT_INO, "other");
+}
+
+static void test_rename_directories(void **state) {
+        struct fx *f = *state;
+        uint64_t full = fx_mkdir(f, EXFAT_ROOT_INO, "full");
+        uint64_t d, x;
+
+        fx_create(f, full, "f", "f", 1);
+        fx_mkdir(f, EXFAT_ROOT_INO, "empty");
+        fx_mkdir(f, EXFAT_ROOT_INO, "nonempty");
+        fx_create(f, fx_walk(f, "nonempty"), "g", "g", 1);
+        fx_create(f, EXFAT_ROOT_INO, "plain", "p", 1);
+
+        /* a directory over an empty directory */
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "full", EXFAT_ROOT_INO, "empty", 0), 0);
+        fx_expect_content(f, "empty/f", "f", 1);
+        expect_missing(f, EXFAT_ROOT_INO, "full");
+        /* over a non-empty directory, a file over a directory, a directory over a file */
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "empty", EXFAT_ROOT_INO, "nonempty", 0), -ENOTEMPTY);
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "plain", EXFAT_ROOT_INO, "nonempty", 0), -EISDIR);
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "nonempty", EXFAT_ROOT_INO, "plain", 0), -ENOTDIR);
+
+        /* into itself or its own descendant */
+        d = fx_walk(f, "empty");
+        x = fx_mkdir(f, d, "child");
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "empty", d, "self", 0), -EINVAL);
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "empty", x, "loop", 0), -EINVAL);
+        fx_remount(f);
+        fx_expect_content(f, "empty/f", "f", 1);
+        fx_expect_content(f, "nonempty/g", "g", 1);
+        fx_expect_content(f, "plain", "p", 1);
+        fx_walk(f, "empty/child");
+}
+
+/* Accept `limit` entries per call, then refuse one: the refused entry must come again when
+ * resuming from the last accepted cookie. */
+struct pager {
+        size_t accepted, limit;
+        uint64_t last_cookie;
+        char **names;
+        size_t n;
+        char refused[64];
+};
+
+static int page_cb(void *ctx, const char *name, const struct exfat_stat *st, uint64_t next_cookie) {
+        struct pager *p = ctx;
+        if (p->accepted == p->limit) {
+                snprintf(p->refused, sizeof(p->refused), "%s", name);
+                return 1;
+        }
+        p->accepted++;
+        p->names[p->n++] = strdup(name);
+        p->last_cookie = next_cookie;
+        return 0;
+}
+
+static void test_readdir_cookies(void **state) {
+        struct fx *f = *state;
+        enum { N = 100 };
+        char name[32];
+        char *names[N + 10];
+        struct pager p = { .names = names };
+        uint64_t d = fx_mkdir(f, EXFAT_ROOT_INO, "many");
+        int calls = 0;
+
+        for (int i = 0; i < N; i++) {
+                snprintf(name, sizeof(name), "f%03d", i);
+                fx_create(f, d, name, NULL, 0);
+        }
+        for (;;) {
+                size_t before = p.n;
+                p.accepted = 0;
+                p.limit = 7;
+                p.refused[0] = 0;
+                assert_int_equal(exfat_readdir(f->vol, d, p.last_cookie, 0, page_cb, &p), 0);
+                calls++;
+                if (p.refused[0]) {
+                        /* the next call starts with the refused entry */
+                        assert_int_equal(p.n - before, 7);
+                        struct pager q = { .names = (char *[1]) { 0 }, .limit = 1 };
+                        assert_int_equal(exfat_readdir(f->vol, d, p.last_cookie, 0, page_cb, &q), 0);
+                        assert_int_equal(q.n, 1);
+                        assert_string_equal(q.names[0], p.refused);
+                        free(q.names[0]);
+                }
+                if (p.n == before)
+                        break;
+                assert_true(p.n <= N);
+                assert_true(calls < 100);
+        }
+        assert_int_equal(p.n, N);
+        for (int i = 0; i < N; i++) {
+                int hits = 0;
+                snprintf(name, sizeof(name), "f%03d", i);
+                for (size_t k = 0; k < p.n; k++)
+                        hits += strcmp(p.names[k], name) == 0;
+                if (hits != 1)
+                        fail_msg("%s seen %d times across resumed readdir calls", name, hits);
+        }
+        for (size_t k = 0; k < p.n; k++)
+                free(p.names[k]);
+
+        /* a cookie stays usable after entries before it are removed */
+        {
+                struct dirlist dl;
+                assert_int_equal(fx_readdir_all(f, d, &dl), 0);
+                assert_int_equal(dl.n, N);
+                uint64_t mid = dl.cookies[49]; /* resumes at entry 50 */
+                char *first_after = strdup(dl.names[50]);
+                for (int i = 0; i < 10; i++)
+                        assert_int_equal(exfat_unlink(f->vol, d, dl.names[i]), 0);
+                dirlist_free(&dl);
+                struct pager q = { .names = (char *[1]) { 0 }, .limit = 1 };
+                assert_int_equal(exfat_readdir(f->vol, d, mid, 0, page_cb, &q), 0);
+                assert_int_equal(q.n, 1);
+                assert_string_equal(q.names[0], first_after);
+                free(q.names[0]);
+                free(first_after);
+        }
+        /* readdir of a file is refused */
+        {
+                struct pager q = { .names = (char *[1]) { 0 }, .limit = 1 };
+                uint64_t file = fx_walk(f, "many/f099");
+                assert_int_equal(exfat_readdir(f->vol, file, 0, 0, page_cb, &q), -ENOTDIR);
+        }
+}
+
+static int plus_cb(void *ctx, const char *name, const struct exfat_stat *st, uint64_t next_cookie) {
+        uint64_t *inos = ctx;
+        inos[inos[0]++ + 1] = st->ino;
+        return 0;
+}
+
+/* READDIR_PLUS hands out lookup references: the numbers stay valid until forgotten. */
+static void test_readdir_plus(void **state) {
+        struct fx *f = *state;
+        uint64_t inos[8] = { 0 };
+        struct exfat_stat st;
+        uint64_t d = fx_mkdir(f, EXFAT_ROOT_INO, "p");
+
+        fx_create(f, d, "one", "1", 1);
+        fx_create(f, d, "two", "22", 2);
+        assert_int_equal(exfat_readdir(f->vol, d, 0, EXFAT_READDIR_PLUS, plus_cb, inos), 0);
+        assert_int_equal(inos[0], 2);
+        for (int i = 1; i <= 2; i++) {
+                assert_int_equal(exfat_getattr(f->vol, inos[i], &st), 0);
+                assert_true(st.size == 1 || st.size == 2);
+                exfat_forget(f->vol, inos[i], 1);
+        }
+        /* getattr of the directory reports its cluster-multiple size */
+        assert_int_equal(exfat_getattr(f->vol, d, &st), 0);
+        assert_true(st.size >= 4096 && st.size % 4096 == 0);
+        assert_int_equal(exfat_getattr(f->vol, EXFAT_ROOT_INO, &st), 0);
+        assert_true(EXFAT_IS_DIR(&st));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_mkdir_rmdir, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_directory_growth, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_rename_same_dir, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_rename_across_dirs, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_rename_replace_file, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_rename_directories, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_readdir_cookies, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_readdir_plus, fx_setup, fx_teardown),
+        };
+        FX_REQUIRE_TOOLS();
+        return cmocka_run_group_tests_name("libexfat/dir", tests, NULL, NULL);
+}
