@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define DEVICE_PATH_MAX 1024
+
+/* Syntax only: absolute, not too long. */
+bool device_path_valid(const char *path);
+
+/* Resolves symlinks and checks for a block device. -ENOENT, -ENOTBLK, or 0 with the canonical path
+ * (malloc'd) and its device number. */
+int device_resolve(const char *path, char **ret_path, dev_t *ret_devnum);
+
+/* True when some mount (in our mount namespace) uses the device. <0 when mountinfo is unreadable. */
+int device_is_mounted(dev_t devnum);
+
+/* Checks that nobody holds the device exclusively (-EBUSY otherwise), then opens it without O_EXCL
+ * (a later fuseblk mount claims it) and checks it is still the same device. */
+int device_open(const char *path, dev_t devnum, bool read_only, int *ret_fd);
+
+/* The kernel says removable, or the disk sits on usb/mmc, or the config file lists it. */
+bool device_is_removable(const char *path, dev_t devnum);

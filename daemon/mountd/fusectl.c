@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+#include "fusectl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define FUSECTL "/sys/fs/fuse/connections"
+#define FUSE_TYPE "fuseblk.exfat"
+
+int fuse_mount_device(const char *device, const char *mount_point, int fuse_fd, uid_t uid, gid_t gid,
+                      bool read_only, bool noexec, bool sync) {
+        char data[256];
+        unsigned long flags = MS_NOSUID | MS_NODEV;
+
+        if (read_only)
+                flags |= MS_RDONLY;
+        if (noexec)
+                flags |= MS_NOEXEC;
+        if (sync)
+                flags |= MS_SYNCHRONOUS;
+        snprintf(data, sizeof(data),
+                 "fd=%d,rootmode=40000,user_id=%u,group_id=%u,allow_other,default_permissions,blksize=4096",
+                 fuse_fd, (unsigned) uid, (unsigned) gid);
+        if (mount(device, mount_point, FUSE_TYPE, flags, data) < 0)
+                return -errno;
+        return 0;
+}
+
+int fuse_abort_connection(dev_t devnum) {
+        char path[128];
+
+        snprintf(path, sizeof(path), FUSECTL "/%llu/abort",
+                 ((unsigned long long) major(devnum) << 20) | minor(devnum));
+        if (access(path, F_OK) < 0 && errno == ENOENT) {
+                /* fusectl may simply not be mounted (systemd mounts it at boot; a box may not). */
+                if (mount("fusectl", FUSECTL, "fusectl", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 && errno != EBUSY)
+                        return -errno;
+        }
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, "1", 1) < 0)
+                return -errno;
+        return 0;
+}
+
+bool fuse_mount_present(const char *path, dev_t devnum) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+        char line[4096];
+
+        if (!f)
+                return false;
+        while (fgets(line, sizeof(line), f)) {
+                unsigned maj, min;
+                char mp[4096], type[64];
+                /* id parent maj:min root mountpoint options ... - fstype source superopts */
+                if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min, mp) != 3)
+                        continue;
+                const char *sep = strstr(line, " - ");
+                if (!sep || sscanf(sep, " - %63s", type) != 1)
+                        continue;
+                /* Paths we create never need mountinfo's octal escapes. */
+                if (makedev(maj, min) == devnum && strcmp(mp, path) == 0 && strcmp(type, FUSE_TYPE) == 0)
+                        return true;
+        }
+        return false;
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Mounts a fuseblk filesystem served through fuse_fd. Flags and data come only from typed,
+ * validated values: never from caller strings. */
+int fuse_mount_device(const char *device, const char *mount_point, int fuse_fd, uid_t uid, gid_t gid,
+                      bool read_only, bool noexec, bool sync);
+
+/* Aborts the FUSE connection of a fuseblk mount of devnum through fusectl, so that no syscall
+ * waits for a worker any more. Mounts fusectl when nobody did. */
+int fuse_abort_connection(dev_t devnum);
+
+/* True when mountinfo shows a fuseblk.exfat mount of devnum at path. */
+bool fuse_mount_present(const char *path, dev_t devnum);

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* exfat-mountd: mounts exFAT devices for desktop users on request over the system bus, each volume
+ * served by its own sandboxed exfat-worker unit. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "errors.h"
+#include "mountd.h"
+#include "state.h"
+#include "units.h"
+#include "util.h"
+
+int log_debug_enabled;
+
+static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *mgr = userdata;
+        const char *job, *unit, *result;
+        uint32_t id;
+
+        if (sd_bus_message_read(msg, "uoss", &id, &job, &unit, &result) < 0)
+                return 0;
+        manager_job_removed(mgr, job, result);
+        return 0;
+}
+
+static int run(void) {
+        Manager mgr = {};
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        umask(0022);
+        errors_register();
+        mgr.under_systemd = getenv("NOTIFY_SOCKET") != NULL;
+
+        r = sd_event_default(&mgr.event);
+        if (r < 0) {
+                log_error("cannot create the event loop: %s", strerr(r));
+                return r;
+        }
+        (void) sd_event_add_signal(mgr.event, NULL, SIGTERM, NULL, NULL);
+        (void) sd_event_add_signal(mgr.event, NULL, SIGINT, NULL, NULL);
+
+        r = sd_bus_open_system(&mgr.bus);
+        if (r < 0) {
+                log_error("cannot connect to the system bus: %s", strerr(r));
+                goto out;
+        }
+        r = sd_bus_attach_event(mgr.bus, mgr.event, 0);
+        if (r >= 0)
+                r = manager_export(&mgr);
+        if (r >= 0)
+                r = units_watch_jobs(mgr.bus, on_job_removed, &mgr, &mgr.job_removed_slot);
+        if (r < 0) {
+                log_error("cannot set up the bus objects: %s", strerr(r));
+                goto out;
+        }
+
+        /* Before taking the name: nobody can ask about a mount we have not re-adopted yet. */
+        r = state_restore(&mgr);
+        if (r < 0)
+                log_warning("cannot restore the previous state: %s", strerr(r));
+
+        r = sd_bus_request_name(mgr.bus, MOUNTD_BUS_NAME, 0);
+        if (r < 0) {
+                log_error("cannot own %s: %s", MOUNTD_BUS_NAME, strerr(r));
+                goto out;
+        }
+        (void) sd_notify(0, "READY=1");
+        log_info("exfat-mountd %s ready", PACKAGE_VERSION);
+
+        r = sd_event_loop(mgr.event);
+        if (r < 0)
+                log_error("event loop failed: %s", strerr(r));
+        /* Mounts and workers stay: the next start re-adopts them from the state file. */
+        (void) state_save(&mgr);
+        while (mgr.mounts) {
+                Mount *m = mgr.mounts;
+                /* Not abandoned: only our bookkeeping goes. */
+                m->fd_stored = false;
+                mount_free(m);
+        }
+out:
+        sd_bus_slot_unref(mgr.job_removed_slot);
+        sd_bus_flush_close_unref(mgr.bus);
+        sd_event_unref(mgr.event);
+        return r;
+}
+
+int main(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                { "debug", no_argument, NULL, 'd' },
+                {},
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "hVd", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        printf("%s [--debug]\n\nThe exFAT mount daemon (org.exfat.Mountd1 on the system bus).\n",
+                               program_invocation_short_name);
+                        return 0;
+                case 'V':
+                        printf("exfat-mountd %s\n", PACKAGE_VERSION);
+                        return 0;
+                case 'd':
+                        log_debug_enabled = 1;
+                        break;
+                default:
+                        return 2;
+                }
+        return run() < 0 ? 1 : 0;
+}

@@ -1,0 +1,678 @@
+/* SPDX-License-Identifier: MIT */
+/* The life of one worker: start the unit, hand over the device, mount, serve, relabel, unmount,
+ * and clean up after a worker that died or misbehaved. Every step waits asynchronously and has a
+ * timeout, so a stuck or hostile worker never holds up the daemon. */
+#include "mountd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "devices.h"
+#include "errors.h"
+#include "fusectl.h"
+#include "link.h"
+#include "mountpoints.h"
+#include "offload.h"
+#include "state.h"
+#include "units.h"
+#include "util.h"
+
+#define USEC_PER_SEC 1000000ULL
+#define TIMEOUT_START (20 * USEC_PER_SEC)
+#define TIMEOUT_PROBE (60 * USEC_PER_SEC)
+#define TIMEOUT_READY (10 * USEC_PER_SEC)
+#define TIMEOUT_LABEL (20 * USEC_PER_SEC)
+#define TIMEOUT_UMOUNT (30 * USEC_PER_SEC)
+#define TIMEOUT_CLEAN (60 * USEC_PER_SEC)
+#define TIMEOUT_EXIT (5 * USEC_PER_SEC)
+
+static void on_link_message(void *userdata, enum link_type type, const union link_payload *p);
+static void on_link_gone(void *userdata, int reason);
+static const struct link_handlers handlers = { on_link_message, on_link_gone };
+
+int mount_new(Manager *mgr, enum mount_purpose purpose, const char *device, dev_t devnum, Mount **ret) {
+        Mount *m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->manager = mgr;
+        m->purpose = purpose;
+        m->devnum = devnum;
+        m->sock = -1;
+        m->device_fd = -1;
+        m->state = STATE_MOUNTING;
+        m->step = STEP_STARTING;
+        m->device = strdup(device);
+        if (!m->device) {
+                free(m);
+                return -ENOMEM;
+        }
+        m->next = mgr->mounts;
+        mgr->mounts = m;
+        *ret = m;
+        return 0;
+}
+
+void mount_free(Mount *m) {
+        if (!m)
+                return;
+        for (Mount **p = &m->manager->mounts; *p; p = &(*p)->next)
+                if (*p == m) {
+                        *p = m->next;
+                        break;
+                }
+        sd_event_source_disable_unref(m->io);
+        sd_event_source_disable_unref(m->timer);
+        sd_bus_slot_unref(m->start_slot);
+        sd_bus_slot_unref(m->object_slot);
+        sd_bus_message_unref(m->request);
+        closep(&m->sock);
+        closep(&m->device_fd);
+        options_done(&m->opts);
+        free(m->device);
+        free(m->mount_point);
+        free(m->label);
+        free(m->uuid);
+        free(m->unit);
+        free(m->object_path);
+        free(m->fdname);
+        free(m->user_name);
+        free(m->job_path);
+        free(m->new_label);
+        free(m);
+}
+
+Mount *manager_find_mount(Manager *mgr, const char *s) {
+        for (Mount *m = mgr->mounts; m; m = m->next)
+                if (strcmp(m->device, s) == 0 || (m->mount_point && strcmp(m->mount_point, s) == 0))
+                        return m;
+        return NULL;
+}
+
+Mount *manager_find_devnum(Manager *mgr, dev_t devnum) {
+        for (Mount *m = mgr->mounts; m; m = m->next)
+                if (m->devnum == devnum)
+                        return m;
+        return NULL;
+}
+
+static void reply_error(Mount *m, const char *name, const char *fmt, ...) _sd_printf_(3, 4);
+static void reply_error(Mount *m, const char *name, const char *fmt, ...) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        va_list ap;
+
+        if (!m->request)
+                return;
+        va_start(ap, fmt);
+        sd_bus_error_setfv(&error, name, fmt, ap);
+        va_end(ap);
+        (void) sd_bus_reply_method_error(m->request, &error);
+        sd_bus_error_free(&error);
+        m->request = sd_bus_message_unref(m->request);
+}
+
+static void reply_ok(Mount *m) {
+        if (!m->request)
+                return;
+        if (sd_bus_message_is_method_call(m->request, MOUNTD_MANAGER_IFACE, "Mount"))
+                (void) sd_bus_reply_method_return(m->request, "os", m->object_path, m->mount_point);
+        else
+                (void) sd_bus_reply_method_return(m->request, NULL);
+        m->request = sd_bus_message_unref(m->request);
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata);
+
+static int arm_timer(Mount *m, uint64_t usec) {
+        m->timer = sd_event_source_disable_unref(m->timer);
+        return sd_event_add_time_relative(m->manager->event, &m->timer, CLOCK_MONOTONIC, usec, 0, on_timeout, m);
+}
+
+static void disarm_timer(Mount *m) {
+        m->timer = sd_event_source_disable_unref(m->timer);
+}
+
+static void set_state(Mount *m, enum mount_state s) {
+        if (m->state == s)
+                return;
+        m->state = s;
+        mount_object_changed(m, "State");
+}
+
+static void detach(Mount *m) {
+        if (!m->mounted)
+                return;
+        /* Abort first: with the connection gone no umount can wait for the worker. */
+        int r = fuse_abort_connection(m->devnum);
+        if (r < 0 && r != -ENOENT)
+                log_warning("%s: could not abort the FUSE connection: %s", m->device, strerr(r));
+        if (umount2(m->mount_point, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL)
+                log_error("%s: could not detach %s: %m", m->device, m->mount_point);
+        m->mounted = false;
+}
+
+/* The end of every Mount: whatever is left of it goes, then the object itself. */
+static void finish(Mount *m) {
+        bool was_established = m->exported;
+
+        detach(m);
+        if (m->mount_point && m->created_mount_point && rmdir(m->mount_point) < 0 && errno != ENOENT)
+                log_warning("%s: could not remove %s: %m", m->device, m->mount_point);
+        mount_object_unexport(m);
+        state_forget_fd(m);
+        if (m->step != STEP_DEAD && m->unit && !m->unit_stopping)
+                (void) units_stop(m->manager->bus, m->unit);
+        Manager *mgr = m->manager;
+        mount_free(m);
+        if (was_established)
+                (void) state_save(mgr);
+}
+
+void mount_abandon(Mount *m, const char *why) {
+        log_error("%s: %s%s%s", m->device, why, m->unit ? "; stopping " : "", m->unit ?: "");
+        reply_error(m, ERR_WORKER_FAILED, "%s", why);
+        if (m->offload) {
+                /* A umount is blocked on the worker: aborting the connection frees it, and its
+                 * completion comes back here. */
+                m->step = STEP_DEAD;
+                if (m->mounted)
+                        (void) fuse_abort_connection(m->devnum);
+                m->io = sd_event_source_disable_unref(m->io);
+                return;
+        }
+        finish(m);
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Mount *m = userdata;
+        char why[128];
+
+        m->timer = sd_event_source_disable_unref(m->timer);
+        switch (m->step) {
+        case STEP_UNMOUNTING:
+                /* umount2 or syncfs waits on the worker: cut it off; the thread then returns. */
+                log_error("%s: unmount of %s hangs; aborting the FUSE connection", m->device, m->mount_point);
+                (void) fuse_abort_connection(m->devnum);
+                return 0;
+        case STEP_WAIT_EXIT:
+                /* Clean and answered, but the process lingers: no need to wait for it. */
+                log_warning("%s: worker confirmed but did not exit; stopping %s", m->device, m->unit);
+                m->step = STEP_DEAD;
+                (void) units_stop(m->manager->bus, m->unit);
+                m->unit_stopping = true;
+                if (m->clean_status < 0)
+                        reply_error(m, ERR_WORKER_FAILED, "The worker could not flush the volume: %s", strerr(m->clean_status));
+                else
+                        reply_ok(m);
+                finish(m);
+                return 0;
+        default:
+                snprintf(why, sizeof(why), "worker did not answer in time (step %d)", (int) m->step);
+                mount_abandon(m, why);
+                return 0;
+        }
+}
+
+static int on_unit_started(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Mount *m = userdata;
+        const char *job;
+
+        m->start_slot = sd_bus_slot_unref(m->start_slot);
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                const sd_bus_error *e = sd_bus_message_get_error(reply);
+                log_error("%s: could not start %s: %s", m->device, m->unit, e->message ?: e->name);
+                if (sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists"))
+                        reply_error(m, ERR_BUSY, "A worker for %s is still running.", m->device);
+                else
+                        reply_error(m, ERR_WORKER_FAILED, "Could not start the worker: %s", e->message ?: e->name);
+                m->unit_stopping = true; /* not ours to stop */
+                m->step = STEP_DEAD;
+                finish(m);
+                return 0;
+        }
+        if (sd_bus_message_read(reply, "o", &job) < 0 || !(m->job_path = strdup(job))) {
+                mount_abandon(m, "malformed answer from systemd");
+                return 0;
+        }
+        return 0;
+}
+
+static void send_device(Mount *m) {
+        struct link_device d = {
+                .flags = (m->opts.read_only ? LINK_OPT_READ_ONLY : 0) | (m->opts.force ? LINK_OPT_FORCE : 0) |
+                         (m->opts.sync ? LINK_OPT_SYNC : 0) | (m->opts.noexec ? LINK_OPT_NOEXEC : 0) |
+                         (m->purpose == PURPOSE_LABEL ? LINK_OPT_PROBE_ONLY : 0),
+                .uid = m->owner,
+                .gid = m->gid,
+                .dmask = m->opts.dmask,
+                .fmask = m->opts.fmask,
+        };
+        int r = link_send(m->sock, LINK_DEVICE, &d, sizeof(d), m->device_fd);
+        if (r < 0) {
+                char why[128];
+                snprintf(why, sizeof(why), "could not send the device to the worker: %s", strerr(r));
+                mount_abandon(m, why);
+                return;
+        }
+        closep(&m->device_fd);
+        m->device_fd = -1;
+        m->step = STEP_WAIT_PROBED;
+        (void) arm_timer(m, TIMEOUT_PROBE);
+}
+
+void manager_job_removed(Manager *mgr, const char *job, const char *result) {
+        for (Mount *m = mgr->mounts; m; m = m->next) {
+                if (!m->job_path || m->job_done || strcmp(m->job_path, job) != 0)
+                        continue;
+                m->job_done = true;
+                if (strcmp(result, "done") != 0) {
+                        char why[128];
+                        snprintf(why, sizeof(why), "worker unit failed to start (job %s)", result);
+                        mount_abandon(m, why);
+                } else if (m->hello && m->step == STEP_STARTING)
+                        send_device(m);
+                return;
+        }
+}
+
+static uint64_t device_size(int fd) {
+        uint64_t size = 0;
+        if (fd < 0 || ioctl(fd, BLKGETSIZE64, &size) < 0)
+                return 0;
+        return size;
+}
+
+static int establish_mount(Mount *m) {
+        int r;
+
+        if (m->opts.mount_point) {
+                r = mountpoint_create_custom(m->opts.mount_point, &m->created_mount_point);
+                if (r < 0) {
+                        reply_error(m, r == -EBUSY ? ERR_BUSY : ERR_INVALID_ARGUMENT, "Cannot use %s as mount point: %s",
+                                    m->opts.mount_point, strerr(r));
+                        return r;
+                }
+                m->mount_point = strdup(m->opts.mount_point);
+                if (!m->mount_point)
+                        return -ENOMEM;
+        } else {
+                r = mountpoint_create_default(m->user_name, m->mounted_by, m->label, m->uuid, &m->mount_point);
+                if (r < 0) {
+                        reply_error(m, ERR_FAILED, "Cannot create a mount point: %s", strerr(r));
+                        return r;
+                }
+                m->created_mount_point = true;
+        }
+
+        /* Opened here, in the daemon's user namespace, as the kernel requires of the mounter. */
+        _cleanup_close_ int fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+        if (fuse_fd < 0) {
+                r = -errno;
+                reply_error(m, ERR_FAILED, "Cannot open /dev/fuse: %s", strerr(r));
+                return r;
+        }
+        r = fuse_mount_device(m->device, m->mount_point, fuse_fd, m->owner, m->gid, m->read_only, m->opts.noexec,
+                              m->opts.sync);
+        if (r < 0) {
+                log_error("%s: mount on %s failed: %s", m->device, m->mount_point, strerr(r));
+                reply_error(m, r == -EBUSY ? ERR_BUSY : ERR_FAILED, "Mounting %s failed: %s", m->device, strerr(r));
+                return r;
+        }
+        m->mounted = true;
+        r = link_send(m->sock, LINK_FUSE, NULL, 0, fuse_fd);
+        if (r < 0) {
+                reply_error(m, ERR_WORKER_FAILED, "Could not hand the FUSE connection to the worker: %s", strerr(r));
+                return r;
+        }
+        return 0;
+}
+
+static void send_label(Mount *m) {
+        struct link_set_label l = {};
+        snprintf(l.label, sizeof(l.label), "%s", m->new_label);
+        int r = link_send(m->sock, LINK_SET_LABEL, &l, sizeof(l), -1);
+        if (r < 0) {
+                mount_abandon(m, "could not send the label to the worker");
+                return;
+        }
+        m->step = STEP_WAIT_LABEL_SET;
+        (void) arm_timer(m, TIMEOUT_LABEL);
+}
+
+static void send_shutdown(Mount *m) {
+        int r = link_send(m->sock, LINK_SHUTDOWN, NULL, 0, -1);
+        if (r < 0) {
+                mount_abandon(m, "could not send shutdown to the worker");
+                return;
+        }
+        m->step = STEP_WAIT_CLEAN;
+        (void) arm_timer(m, TIMEOUT_CLEAN);
+}
+
+static void on_probed(Mount *m, const struct link_probed *p) {
+        char uuid[16];
+        int r;
+
+        r = link_check_probed(p, device_size(m->device_fd));
+        if (r < 0) {
+                mount_abandon(m, "worker sent an invalid probe result");
+                return;
+        }
+        closep(&m->device_fd);
+        m->device_fd = -1;
+        if (p->status < 0) {
+                log_error("%s: worker could not open the volume: %s", m->device, strerr(p->status));
+                if (p->status == -EINVAL || p->status == -EMEDIUMTYPE || p->status == -ENOTSUP)
+                        reply_error(m, ERR_NOT_EXFAT, "%s does not hold a valid exFAT filesystem.", m->device);
+                else
+                        reply_error(m, ERR_WORKER_FAILED, "Cannot read the filesystem on %s: %s", m->device, strerr(p->status));
+                send_shutdown(m);
+                return;
+        }
+        snprintf(uuid, sizeof(uuid), "%04X-%04X", p->serial >> 16, p->serial & 0xFFFF);
+        free(m->label);
+        free(m->uuid);
+        m->label = strdup(p->label);
+        m->uuid = strdup(uuid);
+        if (!m->label || !m->uuid) {
+                mount_abandon(m, "out of memory");
+                return;
+        }
+        m->dirty = p->dirty;
+        /* The worker's word can only make the mount more restrictive. */
+        m->read_only = m->opts.read_only || p->read_only || (p->dirty && !m->opts.force);
+
+        if (m->purpose == PURPOSE_LABEL) {
+                if (m->dirty) {
+                        reply_error(m, ERR_DIRTY, "The volume on %s is marked dirty; check it with fsck.exfat first.", m->device);
+                        send_shutdown(m);
+                        return;
+                }
+                send_label(m);
+                return;
+        }
+
+        r = establish_mount(m);
+        if (r < 0) {
+                /* The caller has its answer; the worker only needs to go. */
+                detach(m);
+                send_shutdown(m);
+                return;
+        }
+        m->step = STEP_WAIT_READY;
+        (void) arm_timer(m, TIMEOUT_READY);
+}
+
+static void on_ready(Mount *m, const struct link_status *s) {
+        int r;
+
+        if (link_check_status(s->status) < 0) {
+                mount_abandon(m, "worker sent an invalid status");
+                return;
+        }
+        if (s->status < 0) {
+                log_error("%s: worker could not serve: %s", m->device, strerr(s->status));
+                reply_error(m, ERR_WORKER_FAILED, "The worker could not serve %s: %s", m->device, strerr(s->status));
+                detach(m);
+                send_shutdown(m);
+                return;
+        }
+        disarm_timer(m);
+        m->step = STEP_SERVING;
+        set_state(m, STATE_MOUNTED);
+        r = mount_object_export(m);
+        if (r < 0) {
+                char why[128];
+                snprintf(why, sizeof(why), "cannot export the mount object: %s", strerr(r));
+                mount_abandon(m, why);
+                return;
+        }
+        (void) state_store_fd(m);
+        (void) state_save(m->manager);
+        log_info("%s: mounted on %s for uid %u (%s)%s", m->device, m->mount_point, (unsigned) m->owner, m->unit,
+                 m->read_only ? " read-only" : "");
+        reply_ok(m);
+}
+
+static void on_label_set(Mount *m, const struct link_status *s) {
+        if (link_check_status(s->status) < 0) {
+                mount_abandon(m, "worker sent an invalid status");
+                return;
+        }
+        disarm_timer(m);
+        if (s->status < 0) {
+                log_error("%s: worker could not set the label: %s", m->device, strerr(s->status));
+                reply_error(m, s->status == -EINVAL || s->status == -ENAMETOOLONG ? ERR_INVALID_ARGUMENT : ERR_FAILED,
+                            "Setting the label failed: %s", strerr(s->status));
+        } else {
+                char *l = strdup(m->new_label);
+                if (l) {
+                        free(m->label);
+                        m->label = l;
+                }
+                if (m->purpose == PURPOSE_MOUNT) {
+                        mount_object_changed(m, "Label");
+                        (void) state_save(m->manager);
+                        reply_ok(m);
+                }
+        }
+        free(m->new_label);
+        m->new_label = NULL;
+        if (m->purpose == PURPOSE_LABEL)
+                send_shutdown(m); /* the reply waits for the flush */
+        else
+                m->step = STEP_SERVING;
+}
+
+static void on_clean(Mount *m, const struct link_status *s) {
+        if (link_check_status(s->status) < 0) {
+                mount_abandon(m, "worker sent an invalid status");
+                return;
+        }
+        m->clean_status = s->status;
+        if (s->status < 0)
+                log_error("%s: worker could not shut down cleanly: %s", m->device, strerr(s->status));
+        m->step = STEP_WAIT_EXIT;
+        (void) arm_timer(m, TIMEOUT_EXIT);
+}
+
+static void on_link_message(void *userdata, enum link_type type, const union link_payload *p) {
+        Mount *m = userdata;
+
+        if (type == LINK_HELLO && m->step == STEP_STARTING && !m->hello) {
+                if (p->hello.version != LINK_PROTOCOL_VERSION) {
+                        mount_abandon(m, "worker speaks another protocol version");
+                        return;
+                }
+                m->hello = true;
+                if (m->job_done)
+                        send_device(m);
+        } else if (type == LINK_PROBED && m->step == STEP_WAIT_PROBED)
+                on_probed(m, &p->probed);
+        else if (type == LINK_READY && m->step == STEP_WAIT_READY)
+                on_ready(m, &p->status);
+        else if (type == LINK_LABEL_SET && m->step == STEP_WAIT_LABEL_SET)
+                on_label_set(m, &p->status);
+        else if (type == LINK_CLEAN && m->step == STEP_WAIT_CLEAN)
+                on_clean(m, &p->status);
+        else {
+                char why[96];
+                snprintf(why, sizeof(why), "worker sent an unexpected message (type %d at step %d)", (int) type, (int) m->step);
+                mount_abandon(m, why);
+        }
+}
+
+static void on_link_gone(void *userdata, int reason) {
+        Mount *m = userdata;
+
+        m->io = sd_event_source_disable_unref(m->io);
+        if (m->step == STEP_WAIT_EXIT) {
+                /* The normal end of an unmount or a relabel. */
+                m->step = STEP_DEAD;
+                m->unit_stopping = true;
+                disarm_timer(m);
+                if (m->clean_status < 0)
+                        reply_error(m, ERR_WORKER_FAILED, "The worker could not flush the volume: %s", strerr(m->clean_status));
+                else {
+                        if (m->purpose == PURPOSE_MOUNT)
+                                log_info("%s: unmounted from %s", m->device, m->mount_point);
+                        reply_ok(m);
+                }
+                finish(m);
+                return;
+        }
+        char why[128];
+        if (reason == -ECONNRESET)
+                snprintf(why, sizeof(why), "worker exited unexpectedly");
+        else
+                snprintf(why, sizeof(why), "worker broke the protocol (%s)", strerr(reason));
+        mount_abandon(m, why);
+}
+
+int mount_begin(Mount *m, sd_bus_message *request) {
+        int sv[2], r;
+
+        m->request = sd_bus_message_ref(request);
+        m->step = STEP_STARTING;
+        r = device_open(m->device, m->devnum, m->purpose == PURPOSE_MOUNT && m->opts.read_only, &m->device_fd);
+        if (r < 0) {
+                reply_error(m, r == -EBUSY ? ERR_BUSY : ERR_NO_SUCH_DEVICE, "Cannot open %s: %s", m->device,
+                            r == -EBUSY ? "it is in use" : strerr(r));
+                goto fail;
+        }
+        r = units_worker_name(m->device, &m->unit);
+        if (r < 0)
+                goto fail_internal;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0) {
+                r = -errno;
+                goto fail_internal;
+        }
+        m->sock = sv[0];
+        /* The worker's end blocks: it is its stdin and it reads it synchronously. */
+        int flags = fcntl(sv[1], F_GETFL);
+        if (flags >= 0)
+                (void) fcntl(sv[1], F_SETFL, flags & ~O_NONBLOCK);
+        r = link_watch(m->manager->event, m->sock, &handlers, m, &m->io);
+        if (r >= 0)
+                r = units_start_worker(m->manager->bus, m->unit, m->device, sv[1], on_unit_started, m, &m->start_slot);
+        close(sv[1]); /* sd-bus keeps its own copy in the message */
+        if (r < 0)
+                goto fail_internal;
+        (void) arm_timer(m, TIMEOUT_START);
+        return 0;
+
+fail_internal:
+        log_error("%s: cannot start a worker: %s", m->device, strerr(r));
+        reply_error(m, ERR_FAILED, "Cannot start a worker for %s: %s", m->device, strerr(r));
+fail:
+        m->step = STEP_DEAD;
+        m->unit_stopping = true;
+        finish(m);
+        return 0;
+}
+
+static int umount_thread(void *arg) {
+        const char *path = arg;
+        bool force = path[0] == 'F';
+        path++;
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd >= 0) {
+                /* Data first: once detached, nobody could wait for the flush any more. */
+                (void) syncfs(fd);
+                close(fd);
+        }
+        if (umount2(path, (force ? MNT_DETACH : 0) | UMOUNT_NOFOLLOW) < 0)
+                return -errno;
+        return 0;
+}
+
+static void on_umount_done(void *userdata, int result) {
+        Mount *m = userdata;
+
+        m->offload = NULL; /* the source was released by offload.c */
+        disarm_timer(m);
+        if (m->step == STEP_DEAD) {
+                /* Abandoned meanwhile. */
+                if (result == 0)
+                        m->mounted = false;
+                finish(m);
+                return;
+        }
+        if (result == -EBUSY) {
+                m->step = STEP_SERVING;
+                set_state(m, STATE_MOUNTED);
+                reply_error(m, ERR_BUSY, "%s is busy (files are open); unmount with force to detach it lazily.", m->mount_point);
+                return;
+        }
+        if (result < 0 && fuse_mount_present(m->mount_point, m->devnum)) {
+                log_error("%s: umount of %s failed: %s", m->device, m->mount_point, strerr(result));
+                m->step = STEP_SERVING;
+                set_state(m, STATE_MOUNTED);
+                reply_error(m, ERR_FAILED, "Unmounting %s failed: %s", m->mount_point, strerr(result));
+                return;
+        }
+        m->mounted = false;
+        send_shutdown(m);
+}
+
+int mount_unmount(Mount *m, sd_bus_message *request, bool force) {
+        if (m->state != STATE_MOUNTED || m->step != STEP_SERVING || m->request)
+                return sd_bus_reply_method_errorf(request, ERR_BUSY, "%s is busy with another operation.", m->device);
+
+        size_t n = strlen(m->mount_point);
+        char *arg = malloc(n + 2);
+        if (!arg)
+                return -ENOMEM;
+        arg[0] = force ? 'F' : '-';
+        memcpy(arg + 1, m->mount_point, n + 1);
+
+        m->request = sd_bus_message_ref(request);
+        m->unmount_force = force;
+        m->step = STEP_UNMOUNTING;
+        set_state(m, STATE_UNMOUNTING);
+        int r = offload_run(m->manager->event, umount_thread, arg, free, on_umount_done, m, &m->offload);
+        if (r < 0) {
+                free(arg);
+                m->step = STEP_SERVING;
+                set_state(m, STATE_MOUNTED);
+                reply_error(m, ERR_FAILED, "Cannot unmount: %s", strerr(r));
+                return 0;
+        }
+        (void) arm_timer(m, TIMEOUT_UMOUNT);
+        return 0;
+}
+
+int mount_set_label(Mount *m, sd_bus_message *request, const char *label) {
+        if (m->state != STATE_MOUNTED || m->step != STEP_SERVING || m->request)
+                return sd_bus_reply_method_errorf(request, ERR_BUSY, "%s is busy with another operation.", m->device);
+        if (m->read_only)
+                return sd_bus_reply_method_errorf(request, m->dirty ? ERR_DIRTY : ERR_FAILED,
+                                                  "%s is mounted read-only%s.", m->device,
+                                                  m->dirty ? " because the volume is marked dirty" : "");
+        m->new_label = strdup(label);
+        if (!m->new_label)
+                return -ENOMEM;
+        m->request = sd_bus_message_ref(request);
+        send_label(m);
+        return 0;
+}
+
+int mount_adopt(Mount *m, int sock) {
+        m->sock = sock;
+        m->state = STATE_MOUNTED;
+        m->step = STEP_SERVING;
+        m->mounted = true;
+        m->hello = m->job_done = true;
+        m->fd_stored = true;
+        int r = link_watch(m->manager->event, m->sock, &handlers, m, &m->io);
+        if (r < 0)
+                return r;
+        return mount_object_export(m);
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The daemon's two objects: the Manager (one, owns the bus) and a Mount (one per worker: a mounted
+ * volume, or a short-lived worker that relabels an unmounted device). */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "options.h"
+
+#define MOUNTD_BUS_NAME "org.exfat.Mountd1"
+#define MOUNTD_OBJECT_PATH "/org/exfat/Mountd1"
+#define MOUNTD_MOUNT_PREFIX "/org/exfat/Mountd1/mount"
+#define MOUNTD_MANAGER_IFACE "org.exfat.Mountd1.Manager"
+#define MOUNTD_MOUNT_IFACE "org.exfat.Mountd1.Mount"
+#define MOUNTD_STATE_DIR "/run/exfat-mountd"
+
+typedef struct Manager Manager;
+typedef struct Mount Mount;
+
+struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        Mount *mounts;                 /* every Mount, mounted or in flight */
+        sd_bus_slot *job_removed_slot; /* systemd JobRemoved, dispatched to Mounts by job path */
+        bool under_systemd;            /* NOTIFY_SOCKET set: the fd store is available */
+};
+
+enum mount_purpose {
+        PURPOSE_MOUNT,
+        PURPOSE_LABEL,  /* relabel an unmounted device, then stop the worker */
+};
+
+/* Where the conversation with the worker stands; each step has a timeout. */
+enum worker_step {
+        STEP_AUTHORIZING,  /* reserved for a request waiting for polkit; no worker yet */
+        STEP_STARTING,     /* StartTransientUnit sent, waiting for the job and HELLO */
+        STEP_WAIT_PROBED,
+        STEP_WAIT_READY,
+        STEP_SERVING,
+        STEP_WAIT_LABEL_SET,
+        STEP_UNMOUNTING,   /* syncfs + umount2 running in a thread */
+        STEP_WAIT_CLEAN,
+        STEP_WAIT_EXIT,
+        STEP_DEAD,
+};
+
+enum mount_state {
+        STATE_MOUNTING,
+        STATE_MOUNTED,
+        STATE_UNMOUNTING,
+};
+
+struct Mount {
+        Manager *manager;
+        Mount *next;
+        enum mount_purpose purpose;
+        enum mount_state state;
+        enum worker_step step;
+
+        char *device;             /* resolved block device path */
+        dev_t devnum;
+        char *mount_point;
+        bool created_mount_point; /* ours to remove at the end */
+        bool mounted;             /* mount(2) succeeded and no umount yet */
+        char *label;
+        char *uuid;
+        char *unit;
+        char *object_path;
+        char *fdname;             /* name in systemd's fd store */
+        char *user_name;
+
+        uid_t owner;              /* files belong to owner:gid */
+        gid_t gid;
+        uid_t mounted_by;         /* the caller of Mount */
+        bool read_only;
+        bool dirty;
+        struct mount_options opts;
+
+        int sock;                 /* our end of the worker's socketpair */
+        int device_fd;            /* until sent to the worker */
+        sd_event_source *io;
+        sd_event_source *timer;
+        sd_event_source *offload; /* blocking syscalls in a thread */
+        sd_bus_slot *start_slot;
+        char *job_path;
+        bool job_done;
+        bool hello;
+        bool fd_stored;
+        bool unit_stopping;
+        int clean_status;
+
+        sd_bus_slot *object_slot;
+        bool exported;
+
+        sd_bus_message *request;  /* the call answered when the current operation ends */
+        char *new_label;          /* for a Label in progress */
+        bool unmount_force;
+};
+
+/* mount.c: the life of a Mount. */
+int mount_new(Manager *mgr, enum mount_purpose purpose, const char *device, dev_t devnum, Mount **ret);
+void mount_free(Mount *m);
+Mount *manager_find_mount(Manager *mgr, const char *device_or_mount_point);
+Mount *manager_find_devnum(Manager *mgr, dev_t devnum);
+/* Starts the worker; the request is answered when the mount (or label) has finished or failed. */
+int mount_begin(Mount *m, sd_bus_message *request);
+int mount_unmount(Mount *m, sd_bus_message *request, bool force);
+int mount_set_label(Mount *m, sd_bus_message *request, const char *label);
+/* Ends a Mount whatever its state: detaches, stops the worker, removes the object. why is logged. */
+void mount_abandon(Mount *m, const char *why);
+/* Adopts a mount recorded before a restart; sock is our end from the fd store. */
+int mount_adopt(Mount *m, int sock);
+void manager_job_removed(Manager *mgr, const char *job, const char *result);
+
+/* mount-object.c: the D-Bus face of a Mount. */
+int mount_object_export(Mount *m);
+void mount_object_unexport(Mount *m);
+void mount_object_changed(Mount *m, const char *property);
+const char *mount_state_to_string(enum mount_state s);
+
+/* manager.c */
+int manager_export(Manager *mgr);
+/* Unmount(a{sv}) called on m (from the Manager or the mount object); the message is positioned at
+ * the options. Checks them and the caller's rights, then unmounts. */
+int manager_handle_unmount(Manager *mgr, Mount *m, sd_bus_message *msg, sd_bus_error *error);

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+/* Runs a blocking call (syncfs, umount2 on a FUSE mount: both wait for the untrusted worker) in a
+ * thread so that the event loop never waits for a worker. done runs in the event loop. The job
+ * cannot be cancelled; the caller must keep userdata alive until done has run. */
+typedef int (*offload_fn_t)(void *arg);
+typedef void (*offload_done_t)(void *userdata, int result);
+
+int offload_run(sd_event *e, offload_fn_t fn, void *arg, void (*free_arg)(void *), offload_done_t done,
+                void *userdata, sd_event_source **ret);
