@@ -7,6 +7,7 @@ packages=(
         libfuse3-dev fuse3 libsystemd-dev libcmocka-dev libdbus-1-dev libpolkit-gobject-1-dev
         systemd dbus polkitd pkexec acl util-linux
         exfatprogs exfat-fuse
+        libglib2.0-bin
         python3
 )
 missing=()

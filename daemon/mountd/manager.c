@@ -305,25 +305,21 @@ static int method_label(sd_bus_message *msg, void *userdata, sd_bus_error *error
         return pending_authorize(p, msg) < 0 ? -EIO : 1;
 }
 
-int manager_handle_unmount(Manager *mgr, Mount *m, sd_bus_message *msg, sd_bus_error *error) {
-        struct mount_options o;
+int manager_handle_unmount(Manager *mgr, Mount *m, sd_bus_message *msg, const struct mount_options *o,
+                           sd_bus_error *error) {
         uid_t caller;
         int r;
 
-        r = options_parse(msg, OPTIONS_UNMOUNT, &o, error);
-        if (r < 0)
-                return r;
-        options_done(&o);
         r = authorize_caller_uid(msg, &caller);
         if (r < 0)
                 return r;
         if (m->purpose != PURPOSE_MOUNT || m->state == STATE_MOUNTING)
                 return sd_bus_error_setf(error, ERR_NOT_MOUNTED, "%s is not mounted yet.", m->device);
 
-        struct pending *p = pending_new(mgr, REQ_UNMOUNT, m->devnum, o.no_user_interaction);
+        struct pending *p = pending_new(mgr, REQ_UNMOUNT, m->devnum, o->no_user_interaction);
         if (!p)
                 return -ENOMEM;
-        p->force = o.force;
+        p->force = o->force;
         if (caller != m->mounted_by)
                 p->actions[p->n_actions++] = ACTION_UNMOUNT_OTHERS;
         return pending_authorize(p, msg) < 0 ? -EIO : 1;
@@ -331,6 +327,7 @@ int manager_handle_unmount(Manager *mgr, Mount *m, sd_bus_message *msg, sd_bus_e
 
 static int method_unmount(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *mgr = userdata;
+        struct mount_options o;
         const char *what;
         Mount *m;
         int r;
@@ -341,6 +338,10 @@ static int method_unmount(sd_bus_message *msg, void *userdata, sd_bus_error *err
         r = check_device_arg(what, error);
         if (r < 0)
                 return r;
+        r = options_parse(msg, OPTIONS_UNMOUNT, &o, error);
+        if (r < 0)
+                return r;
+        options_done(&o);
         m = manager_find_mount(mgr, what);
         if (!m) {
                 /* Another name for the same thing: a symlink to the device or the mount point. */
@@ -353,7 +354,7 @@ static int method_unmount(sd_bus_message *msg, void *userdata, sd_bus_error *err
         }
         if (!m || m->purpose != PURPOSE_MOUNT)
                 return sd_bus_error_setf(error, ERR_NOT_MOUNTED, "%s is not mounted by exfat-mountd.", what);
-        return manager_handle_unmount(mgr, m, msg, error);
+        return manager_handle_unmount(mgr, m, msg, &o, error);
 }
 
 static int property_version(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -46,7 +46,12 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
 
 static int method_unmount(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Mount *m = userdata;
-        return manager_handle_unmount(m->manager, m, msg, error);
+        struct mount_options o;
+        int r = options_parse(msg, OPTIONS_UNMOUNT, &o, error);
+        if (r < 0)
+                return r;
+        options_done(&o);
+        return manager_handle_unmount(m->manager, m, msg, &o, error);
 }
 
 static const sd_bus_vtable mount_vtable[] = {

@@ -125,6 +125,7 @@ const char *mount_state_to_string(enum mount_state s);
 
 /* manager.c */
 int manager_export(Manager *mgr);
-/* Unmount(a{sv}) called on m (from the Manager or the mount object); the message is positioned at
- * the options. Checks them and the caller's rights, then unmounts. */
-int manager_handle_unmount(Manager *mgr, Mount *m, sd_bus_message *msg, sd_bus_error *error);
+/* Unmount called on m (from the Manager or the mount object) with its parsed options: checks the
+ * caller's rights, then unmounts. */
+int manager_handle_unmount(Manager *mgr, Mount *m, sd_bus_message *msg, const struct mount_options *o,
+                           sd_bus_error *error);

@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: MIT
+# Helpers for the exfat-mountd box tests (test-mountd-*.sh), on top of lib/common.sh.
+# gdbus is used where the D-Bus error *name* matters (busctl prints only the message).
+
+MOUNTD_DEST=org.exfat.Mountd1
+MOUNTD_PATH=/org/exfat/Mountd1
+MOUNTD_ERR=org.exfat.Mountd1.Error
+
+# gcall METHOD ARGS... : org.exfat.Mountd1.Manager.METHOD with gdbus's GVariant text arguments.
+gcall() {
+        local method=$1
+        shift
+        # Literal names: as_user runs this function in a fresh bash without our variables.
+        gdbus call --system --timeout 60 --dest org.exfat.Mountd1 --object-path /org/exfat/Mountd1 \
+                --method "org.exfat.Mountd1.Manager.$method" "$@" 2>&1
+}
+
+# expect_error ERRNAME [as USER] METHOD ARGS... : the call fails with org.exfat.Mountd1.Error.ERRNAME.
+expect_error() {
+        local want=$1 out
+        shift
+        local -a prefix=()
+        if [ "$1" = as ]; then
+                prefix=(as_user "$2")
+                shift 2
+        fi
+        if out=$("${prefix[@]}" gcall "$@"); then
+                fail "$* succeeded but should fail with $want: $out"
+        fi
+        check_contains "$out" "$MOUNTD_ERR.$want" "error of $*"
+}
+
+# Loop devices count as removable for the daemon (the config file the tests are meant to use).
+mark_loops_removable() {
+        mkdir -p /etc/exfat-mountd
+        echo '/dev/loop*' >/etc/exfat-mountd/removable-devices
+}
+
+mountd_pid() {
+        systemctl show -P MainPID exfat-mountd.service
+}
+
+# The daemon is up, answers, and is still the process it was (no crash + restart).
+mountd_alive() {
+        local want=${1:-}
+        local pid
+        pid=$(mountd_pid)
+        [ -n "$pid" ] && [ "$pid" != 0 ] || fail "exfat-mountd is not running"
+        [ -z "$want" ] || check_eq "$want" "$pid" "exfat-mountd pid (it restarted?)"
+        busctl --system get-property "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Version >/dev/null ||
+                fail "exfat-mountd does not answer"
+}
+
+# mount_prop OBJECT PROPERTY : one property of a mount object, busctl's value part only.
+mount_prop() {
+        busctl --system get-property "$MOUNTD_DEST" "$1" org.exfat.Mountd1.Mount "$2" | cut -d' ' -f2-
+}
+
+# The dirty flag (VolumeFlags bit 1, byte 106 of the boot sector) of a device or image.
+volume_dirty() {
+        local b
+        b=$(od -An -tu1 -j106 -N1 "$1" | tr -d ' ')
+        echo $(((b >> 1) & 1))
+}
+
+# worker_units : names of running exfat-worker@ units.
+worker_units() {
+        systemctl list-units --no-legend --plain 'exfat-worker@*' | awk '{print $1}'
+}
