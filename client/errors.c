@@ -31,6 +31,8 @@ static const struct {
         { "org.freedesktop.DBus.Error.NoServer",                     EXFATCTL_EXIT_UNAVAILABLE },
         { "org.freedesktop.DBus.Error.Disconnected",                 EXFATCTL_EXIT_UNAVAILABLE },
         { "org.freedesktop.DBus.Error.FileNotFound",                 EXFATCTL_EXIT_UNAVAILABLE },
+        /* Only the bus sends this one: the daemon was started but never took its name. */
+        { "org.freedesktop.DBus.Error.TimedOut",                     EXFATCTL_EXIT_UNAVAILABLE },
 };
 
 /* Activation failures come with a family of names: dbus-daemon's own spawn errors, and whatever

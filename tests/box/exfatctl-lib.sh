@@ -9,6 +9,8 @@
 #   finish                  exit 1 if anything failed
 #   exfatctl_as USER ARGS   exfatctl as USER (as_user), no terminal
 #   mark_removable DEV...   list DEVs in the daemon's removable-devices config (box /etc only)
+#   unmount_leftovers DEV...  for on_exit: unmount what a failed test left (daemon first, then umount -l)
+#   kill_quietly PID...     for on_exit: SIGKILL, ignoring processes already gone
 
 _exfatctl_failures=0
 _expect_ok=0
@@ -64,6 +66,24 @@ mark_removable() {
 # cwd_is PID DIR : PID's working directory is DIR (for wait_for).
 cwd_is() {
         [ "$(readlink "/proc/$1/cwd")" = "$2" ]
+}
+
+unmount_leftovers() {
+        local d m
+        for d in "$@"; do
+                findmnt -rn -S "$d" >/dev/null 2>&1 || continue
+                exfatctl unmount --force "$d" </dev/null >/dev/null 2>&1 || true
+                findmnt -rn -S "$d" -o TARGET 2>/dev/null | while read -r m; do umount -l "$m" || true; done
+        done
+        return 0
+}
+
+kill_quietly() {
+        local p
+        for p in "$@"; do
+                [ -n "$p" ] && kill -KILL "$p" 2>/dev/null
+        done
+        return 0
 }
 
 finish() {

@@ -48,24 +48,31 @@ expect 7 env DBUS_SYSTEM_BUS_ADDRESS=$nobus exfatctl list
 expect_err_has "Cannot connect to the system bus"
 expect 7 env DBUS_SYSTEM_BUS_ADDRESS=$nobus exfatctl unmount /dev/loop0
 
-log "daemon not activatable: exit 7"
-systemctl stop exfat-mountd.service 2>/dev/null || true
-systemctl mask --runtime exfat-mountd.service >/dev/null || fail "cannot mask exfat-mountd.service"
+log "daemon not installed: exit 7"
+# The box's systemd reads units from its own (box-private) directory: hide the unit there as if it
+# was never installed; bus activation then fails at once.
+unit=$(systemctl show -P FragmentPath exfat-mountd.service)
+[ -f "$unit" ] || fail "exfat-mountd.service is not installed (FragmentPath '$unit')"
+systemctl stop exfat-mountd.service
+mv "$unit" "$unit.exfatctl-hidden"
+on_exit "[ ! -e '$unit.exfatctl-hidden' ] || { mv '$unit.exfatctl-hidden' '$unit'; systemctl daemon-reload; }"
+systemctl daemon-reload
 expect 7 exfatctl_as alice list
 expect_err_has "exfat-mountd is not available"
 expect 7 exfatctl_as alice --no-ask-password mount /dev/loop0
-systemctl unmask --runtime exfat-mountd.service >/dev/null || fail "cannot unmask exfat-mountd.service"
+mv "$unit.exfatctl-hidden" "$unit"
+systemctl daemon-reload
 expect 0 exfatctl_as alice list
 
 log "--no-ask-password, as seen on the bus"
 make_exfat_loop dev 32M -L NOASK
-on_exit 'findmnt -rn -S "$dev" -o TARGET | while read -r m; do umount -l "$m"; done'
+on_exit 'unmount_leftovers "$dev"'
 mark_removable "$dev"
 bus_log=$(mktemp /var/tmp/exfatctl-busmon.XXXXXX)
 on_exit "rm -f '$bus_log'"
 busctl --system monitor org.exfat.Mountd1 >"$bus_log" 2>&1 &
 busmon=$!
-on_exit "kill $busmon 2>/dev/null"
+on_exit "kill_quietly $busmon"
 wait_for 5 grep -q 'Monitoring bus message stream' "$bus_log" || sleep 1
 
 expect 0 exfatctl_as alice --no-ask-password mount "$dev"

@@ -9,7 +9,7 @@ in_box_require
 . "$(dirname "$0")/exfatctl-lib.sh"
 
 make_exfat_loop dev 32M -L OLDNAME
-on_exit 'findmnt -rn -S "$dev" -o TARGET | while read -r m; do umount -l "$m"; done'
+on_exit 'unmount_leftovers "$dev"'
 mark_removable "$dev"
 
 label_on_disk() {

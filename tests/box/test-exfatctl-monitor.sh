@@ -11,12 +11,12 @@ in_box_require
 
 make_exfat_loop dev 32M -L MONI
 make_exfat_loop early 32M -L EARLY
-on_exit 'for d in "$dev" "$early"; do findmnt -rn -S "$d" -o TARGET | while read -r m; do umount -l "$m"; done; done'
+on_exit 'unmount_leftovers "$dev" "$early"'
 mark_removable "$dev" "$early"
 log_file=$(mktemp /var/tmp/exfatctl-monitor.XXXXXX)
 on_exit "rm -f '$log_file'"
 monitor=
-on_exit '[ -z "$monitor" ] || kill -KILL "$monitor" 2>/dev/null'
+on_exit 'kill_quietly "$monitor"'
 
 start_monitor() {
         : >"$log_file"

@@ -20,8 +20,8 @@ on_exit "rm -f '$zero_image'"
 truncate -s 16M "$zero_image"
 attach_loop zero "$zero_image"
 sleeper=
-on_exit '[ -z "$sleeper" ] || kill -KILL "$sleeper" 2>/dev/null'
-on_exit 'findmnt -rn -S "$dev" -o TARGET | while read -r m; do umount -l "$m"; done'
+on_exit 'unmount_leftovers "$dev"'
+on_exit 'kill_quietly "$sleeper"'
 mark_removable "$dev" "$zero"
 
 log "bob (no polkit rule) is refused"

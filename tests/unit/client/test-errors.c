@@ -27,6 +27,7 @@ static void test_bus_errors(void **state) {
         assert_int_equal(error_name_to_exit("org.freedesktop.DBus.Error.Spawn.ChildExited"), 7);
         assert_int_equal(error_name_to_exit("org.freedesktop.DBus.Error.Spawn.ServiceNotFound"), 7);
         assert_int_equal(error_name_to_exit("org.freedesktop.systemd1.NoSuchUnit"), 7);
+        assert_int_equal(error_name_to_exit("org.freedesktop.DBus.Error.TimedOut"), 7);
         assert_int_equal(error_name_to_exit("org.freedesktop.DBus.Error.AccessDenied"), 3);
         assert_int_equal(error_name_to_exit("org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"), 3);
         assert_int_equal(error_name_to_exit("org.freedesktop.DBus.Error.InvalidArgs"), 2);
