@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+#include "standalone.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fuse-ops.h"
+#include "log.h"
+#include "session.h"
+#include "volume.h"
+
+static const char *signal_mountpoint;
+
+/* SIGINT/SIGTERM/SIGHUP ask for an unmount rather than leaving the loop: the kernel then sends
+ * DESTROY, which flushes, and the loop ends on its own. Leaving the loop with the mount still in
+ * place would make the final unmount wait for a DESTROY nobody reads. A busy mount stays; a second
+ * signal detaches it lazily. */
+static void *signal_thread(void *arg) {
+        sigset_t *set = arg;
+        bool detach = false;
+
+        for (;;) {
+                int sig;
+                if (sigwait(set, &sig) != 0)
+                        continue;
+                if (umount2(signal_mountpoint, detach ? MNT_DETACH : 0) == 0)
+                        continue;
+                if (errno == EBUSY && !detach) {
+                        log_warning("%s is busy; not unmounted (signal again to detach it lazily)",
+                                    signal_mountpoint);
+                        detach = true;
+                } else if (errno != EINVAL)
+                        log_error_errno(-errno, "unmounting %s failed", signal_mountpoint);
+        }
+        return NULL;
+}
+
+static int start_signal_thread(const char *mountpoint) {
+        static sigset_t set;
+        pthread_t t;
+
+        signal_mountpoint = mountpoint;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGHUP);
+        /* Blocked before any other thread exists, so every thread inherits the mask. */
+        int r = pthread_sigmask(SIG_BLOCK, &set, NULL);
+        if (r != 0)
+                return -r;
+        r = pthread_create(&t, NULL, signal_thread, &set);
+        if (r != 0)
+                return -r;
+        pthread_detach(t);
+        return 0;
+}
+
+/* A block device is checked for other users first (O_EXCL), then opened without O_EXCL: the
+ * kernel's fuseblk mount claims it exclusively itself. */
+static int open_device(const char *device, struct worker_options *o, bool *ret_blkdev) {
+        struct stat st;
+        int fd;
+
+        if (stat(device, &st) < 0)
+                return log_error_errno(-errno, "%s", device);
+        if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode)) {
+                log_error("%s: not a block device nor an image file", device);
+                return -ENOTBLK;
+        }
+        *ret_blkdev = S_ISBLK(st.st_mode);
+        if (*ret_blkdev) {
+                fd = open(device, O_RDONLY | O_EXCL | O_CLOEXEC);
+                if (fd < 0 && errno == EBUSY) {
+                        log_error("%s: the device is in use (mounted already?)", device);
+                        return -EBUSY;
+                }
+                if (fd >= 0)
+                        close(fd);
+        }
+
+        if (!o->read_only) {
+                fd = open(device, O_RDWR | O_CLOEXEC);
+                if (fd >= 0)
+                        return fd;
+                if (errno != EROFS && errno != EACCES)
+                        return log_error_errno(-errno, "%s: cannot open", device);
+                log_warning("%s: the device is write-protected; mounting read-only", device);
+                o->read_only = true;
+        }
+        fd = open(device, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(-errno, "%s: cannot open", device);
+        return fd;
+}
+
+/* libfuse splits -o lists at commas; a backslash keeps one inside a value. */
+static int append_escaped(char *buf, size_t size, const char *s) {
+        size_t len = strlen(buf);
+        for (; *s; s++) {
+                if (len + 3 > size)
+                        return -ENAMETOOLONG;
+                if (*s == ',' || *s == '\\')
+                        buf[len++] = '\\';
+                buf[len++] = *s;
+        }
+        buf[len] = '\0';
+        return 0;
+}
+
+static int build_fuse_options(char *buf, size_t size, const char *device, const struct worker_options *o,
+                              bool read_only, bool blkdev) {
+        int n;
+
+        snprintf(buf, size, "fsname=");
+        if (append_escaped(buf, size, device) < 0)
+                return -ENAMETOOLONG;
+        size_t len = strlen(buf);
+        /* blkdev makes it a fuseblk mount of the device itself: findmnt, df and udisks see the
+         * real device, and umount waits until DESTROY has flushed the volume. */
+        n = snprintf(buf + len, size - len, ",subtype=exfat,default_permissions,nosuid,nodev%s%s%s%s%s%s",
+                     blkdev ? ",blkdev,blksize=4096" : "", o->allow_other ? ",allow_other" : "",
+                     read_only ? ",ro" : "", o->noexec ? ",noexec" : "", o->kernel_flags[0] ? "," : "",
+                     o->kernel_flags);
+        if (n < 0 || (size_t) n >= size - len)
+                return -ENAMETOOLONG;
+        /* kernel_flags ends with a comma. */
+        len = strlen(buf);
+        if (buf[len - 1] == ',')
+                buf[len - 1] = '\0';
+        return 0;
+}
+
+int standalone_run(const char *device, const char *mountpoint, struct worker_options *o) {
+        struct worker_volume v;
+        struct worker_session *s = NULL;
+        struct worker_fs fs;
+        char fuse_options[4096 + 512];
+        bool blkdev = false, disconnected;
+        int fd, r, run_r, finish_r;
+
+        fd = open_device(device, o, &blkdev);
+        if (fd < 0)
+                return 1;
+        r = volume_probe(&v, fd, device, o->read_only, o->force, o->sync);
+        if (r >= 0)
+                r = volume_mount(&v);
+        if (r < 0) {
+                close(fd);
+                return 1;
+        }
+
+        worker_fs_init(&fs, v.vol, &(struct worker_view) {
+                .uid = o->uid, .gid = o->gid, .dmask = o->dmask, .fmask = o->fmask,
+                .noexec = o->noexec, .read_only = v.read_only, .writeback = !v.read_only && !o->sync,
+        }, device);
+
+        r = build_fuse_options(fuse_options, sizeof(fuse_options), device, o, v.read_only, blkdev);
+        if (r < 0)
+                log_error_errno(r, "%s: mount options too long", device);
+        if (r >= 0)
+                r = start_signal_thread(mountpoint);
+        if (r >= 0)
+                r = session_new(&fs, fuse_options, mountpoint, &s);
+        if (r < 0) {
+                worker_fs_finish(&fs);
+                worker_fs_done(&fs);
+                close(fd);
+                return 1;
+        }
+
+        run_r = session_run(s);
+        if (run_r < 0)
+                log_error_errno(run_r, "%s: serving %s failed", device, mountpoint);
+
+        /* Normally DESTROY has flushed already; this covers a loop that ended another way. */
+        finish_r = worker_fs_finish(&fs);
+        disconnected = session_disconnected(s);
+        session_free(s);
+        if (!disconnected && umount2(mountpoint, MNT_DETACH) < 0 && errno != EINVAL)
+                log_error_errno(-errno, "detaching %s failed", mountpoint);
+        worker_fs_done(&fs);
+        if (close(fd) < 0 && finish_r == 0)
+                finish_r = log_error_errno(-errno, "%s: closing the device failed", device);
+        return run_r < 0 || finish_r < 0 ? 1 : 0;
+}

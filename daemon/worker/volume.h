@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Probing a device and mounting libexfat on it, with the policy both modes share: a volume
+ * marked dirty is served read-only unless forced. */
+
+#include <stdbool.h>
+
+#include "exfat.h"
+
+struct worker_volume {
+        const char *name;            /* device name for log lines */
+        struct exfat_device dev;
+        struct exfat_info info;
+        bool read_only;              /* decided by volume_probe() */
+        bool sync;
+        struct exfat_volume *vol;    /* set by volume_mount() */
+};
+
+/* Reads the boot region through fd (owned by the caller) and decides read-only: asked, or
+ * dirty without force (logged). -EINVAL not exFAT, -EIO damaged, with one log line. */
+int volume_probe(struct worker_volume *v, int fd, const char *name, bool read_only, bool force, bool sync);
+
+/* Mounts libexfat as decided by volume_probe(); falls back to read-only (and says so in
+ * read_only) when the library refuses to write this volume. */
+int volume_mount(struct worker_volume *v);

@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""exfat-worker's standalone mode: the mount itself, its options, dirty volumes, signals."""
+
+import errno
+import os
+import signal
+import stat
+import subprocess
+import time
+
+import itest
+from itest import check, run
+
+
+def expect_errno(err, fn, *args):
+    try:
+        fn(*args)
+    except OSError as e:
+        check(e.errno == err, f"{fn.__name__}{args}: {os.strerror(e.errno)}, expected {os.strerror(err)}")
+        return
+    raise itest.TestFailure(f"{fn.__name__}{args} succeeded, expected {os.strerror(err)}")
+
+
+def write_file(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def test_help_version(env):
+    p = run(itest.WORKER, "--help")
+    check("--service" in p.stdout and "MOUNTPOINT" in p.stdout, f"--help output: {p.stdout}")
+    p = run(itest.WORKER, "--version")
+    check(p.stdout.startswith("exfat-worker "), f"--version output: {p.stdout}")
+    p = run(itest.WORKER, check_rc=False)
+    check(p.returncode != 0, "no arguments accepted")
+
+
+def test_mount_basic(env):
+    dev = env.image(label="BASIC")
+    mnt = env.mkdir("mnt")
+    proc = env.mount_worker(dev, mnt)
+    fm = run("findmnt", "-n", "-o", "SOURCE,FSTYPE,OPTIONS", "-M", mnt).stdout.split()
+    check(fm[0] == dev and fm[1] == "fuseblk.exfat", f"findmnt: {fm}")
+    check("allow_other" in fm[2] and "default_permissions" in fm[2], f"mount options: {fm[2]}")
+    check(itest.dirty_flag(dev), "VolumeDirty not set while mounted read-write")
+    os.mkdir(os.path.join(mnt, "dir"))
+    write_file(os.path.join(mnt, "dir", "file"), b"hello\n" * 1000)
+    st = os.stat(os.path.join(mnt, "dir", "file"))
+    check(stat.S_IMODE(st.st_mode) == 0o755 and st.st_size == 6000, f"file stat {oct(st.st_mode)} {st.st_size}")
+    check(stat.S_IMODE(os.stat(os.path.join(mnt, "dir")).st_mode) == 0o755, "directory mode")
+    sv = os.statvfs(mnt)
+    check(sv.f_blocks > 0 and 0 < sv.f_bfree < sv.f_blocks, f"statvfs {sv}")
+    env.unmount_worker(mnt, proc)
+    itest.fsck_clean(dev, "after unmount")
+    proc = env.mount_worker(dev, mnt, "ro")
+    check(read_file(os.path.join(mnt, "dir", "file")) == b"hello\n" * 1000, "content after remount")
+    check(sorted(os.listdir(mnt)) == ["dir"], f"root listing {os.listdir(mnt)}")
+    env.unmount_worker(mnt, proc)
+    itest.fsck_clean(dev, "after ro mount")
+
+
+def test_unknown_option(env):
+    dev = env.image()
+    mnt = env.mkdir("mnt")
+    err = env.mount_worker(dev, mnt, "bogus_option", expect_fail=True)
+    check("bogus_option" in err, f"stderr does not name the option: {err}")
+    env.mount_worker(dev, mnt, "umask=999", expect_fail=True)
+    itest.fsck_clean(dev)
+
+
+def test_not_exfat(env):
+    img = env.path("zero.img")
+    with open(img, "wb") as f:
+        f.truncate(16 << 20)
+    dev = run("losetup", "-f", "--show", img).stdout.strip()
+    env.callback(env._detach, dev)
+    mnt = env.mkdir("mnt")
+    err = env.mount_worker(dev, mnt, expect_fail=True)
+    check("exFAT" in err, f"stderr: {err}")
+
+
+def test_read_only(env):
+    dev = env.image()
+    mnt = env.mkdir("mnt")
+    proc = env.mount_worker(dev, mnt)
+    write_file(os.path.join(mnt, "f"), b"x" * 100)
+    env.unmount_worker(mnt, proc)
+    before = read_file(dev)[:1 << 20]
+    proc = env.mount_worker(dev, mnt, "ro")
+    check(not itest.dirty_flag(dev), "read-only mount set VolumeDirty")
+    check(read_file(os.path.join(mnt, "f")) == b"x" * 100, "read on ro mount")
+    expect_errno(errno.EROFS, os.mkdir, os.path.join(mnt, "d"))
+    expect_errno(errno.EROFS, open, os.path.join(mnt, "f"), "ab")
+    expect_errno(errno.EROFS, open, os.path.join(mnt, "new"), "wb")
+    expect_errno(errno.EROFS, os.unlink, os.path.join(mnt, "f"))
+    env.unmount_worker(mnt, proc)
+    check(read_file(dev)[:1 << 20] == before, "read-only mount changed the device")
+    itest.fsck_clean(dev)
+
+
+def test_owner_and_masks(env):
+    dev = env.image()
+    mnt = env.mkdir("mnt")
+    proc = env.mount_worker(dev, mnt, "uid=1234,gid=2345,dmask=027,fmask=137")
+    os.mkdir(os.path.join(mnt, "d"))
+    f = os.path.join(mnt, "d", "f")
+    write_file(f, b"data")
+    st, dst = os.stat(f), os.stat(os.path.join(mnt, "d"))
+    check((st.st_uid, st.st_gid) == (1234, 2345), f"owner {st.st_uid}:{st.st_gid}")
+    check(stat.S_IMODE(st.st_mode) == 0o640, f"file mode {oct(st.st_mode)}")
+    check(stat.S_IMODE(dst.st_mode) == 0o750, f"dir mode {oct(dst.st_mode)}")
+    # chown: only to the mount's owner; chmod: the owner's write bit is the READ_ONLY attribute.
+    expect_errno(errno.EPERM, os.chown, f, 0, 0)
+    os.chown(f, 1234, 2345)
+    os.chmod(f, 0o444)
+    check(stat.S_IMODE(os.stat(f).st_mode) == 0o440, f"after chmod 444: {oct(os.stat(f).st_mode)}")
+    env.unmount_worker(mnt, proc)
+    itest.fsck_clean(dev)
+
+    proc = env.mount_worker(dev, mnt, "umask=077,noexec")
+    st = os.stat(f)
+    check(stat.S_IMODE(st.st_mode) == 0o400, f"read-only file after remount: {oct(st.st_mode)}")
+    check(stat.S_IMODE(os.stat(os.path.join(mnt, "d")).st_mode) == 0o700, "dir mode with umask=077")
+    check((st.st_uid, st.st_gid) == (0, 0), "default owner is the caller")
+    os.chmod(f, 0o644)
+    check(stat.S_IMODE(os.stat(f).st_mode) == 0o600, f"noexec file after chmod 644: {oct(os.stat(f).st_mode)}")
+    check("noexec" in run("findmnt", "-n", "-o", "OPTIONS", "-M", mnt).stdout, "noexec not a mount flag")
+    env.unmount_worker(mnt, proc)
+    itest.fsck_clean(dev)
+    # fmask=0 shows the stored attribute alone: the file is writable again.
+    proc = env.mount_worker(dev, mnt, "fmask=0")
+    check(stat.S_IMODE(os.stat(f).st_mode) == 0o777, f"fmask=0: {oct(os.stat(f).st_mode)}")
+    env.unmount_worker(mnt, proc)
+
+
+def test_dirty_volume(env):
+    dev = env.image()
+    mnt = env.mkdir("mnt")
+    itest.set_dirty_flag(dev)
+    proc = env.mount_worker(dev, mnt)
+    expect_errno(errno.EROFS, os.mkdir, os.path.join(mnt, "d"))
+    check("ro" in run("findmnt", "-n", "-o", "OPTIONS", "-M", mnt).stdout.split(",")[0:1], "not mounted ro")
+    err = env.unmount_worker(mnt, proc)
+    check("dirty" in err.lower() and "force" in err, f"no clear message on stderr: {err!r}")
+    check(itest.dirty_flag(dev), "read-only mount cleared VolumeDirty")
+
+    proc = env.mount_worker(dev, mnt, "force")
+    os.mkdir(os.path.join(mnt, "d"))
+    write_file(os.path.join(mnt, "d", "f"), b"forced")
+    env.unmount_worker(mnt, proc)
+    # The library keeps a flag it found set: the volume was not known clean before this mount.
+    p = run("fsck.exfat", "-n", dev, check_rc=False)
+    check(p.returncode == 0, f"fsck after forced mount: {p.stdout}")
+    itest.set_dirty_flag(dev, False)
+    proc = env.mount_worker(dev, mnt, "ro")
+    check(read_file(os.path.join(mnt, "d", "f")) == b"forced", "data written with force")
+    env.unmount_worker(mnt, proc)
+    itest.fsck_clean(dev)
+
+
+def test_busy_device(env):
+    dev = env.image()
+    mnt, mnt2 = env.mkdir("mnt"), env.mkdir("mnt2")
+    proc = env.mount_worker(dev, mnt)
+    env.mount_worker(dev, mnt2, expect_fail=True)
+    env.unmount_worker(mnt, proc)
+    itest.fsck_clean(dev)
+
+
+def test_signal_unmounts(env):
+    dev = env.image()
+    mnt = env.mkdir("mnt")
+    proc = env.mount_worker(dev, mnt)
+    write_file(os.path.join(mnt, "f"), os.urandom(300000))
+    data = read_file(os.path.join(mnt, "f"))
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        raise itest.TestFailure("worker did not exit after SIGTERM")
+    check(proc.returncode == 0, f"worker exited {proc.returncode} after SIGTERM")
+    check(not itest.is_mounted(mnt), "still mounted after SIGTERM")
+    itest.fsck_clean(dev)
+    proc = env.mount_worker(dev, mnt, "ro")
+    check(read_file(os.path.join(mnt, "f")) == data, "data after SIGTERM")
+    env.unmount_worker(mnt, proc)
+
+
+def test_sync_and_times(env):
+    dev = env.image()
+    mnt = env.mkdir("mnt")
+    proc = env.mount_worker(dev, mnt, "sync")
+    f = os.path.join(mnt, "f")
+    write_file(f, b"sync" * 5000)
+    os.utime(f, ns=(1_600_000_000_000_000_000, 1_600_000_000_120_000_000))
+    # With sync every change is on the device at once: fsck sees a consistent volume now.
+    p = run("fsck.exfat", "-n", dev, check_rc=False)
+    check(p.returncode == 0, f"fsck while mounted with sync: {p.stdout}")
+    env.unmount_worker(mnt, proc)
+    itest.fsck_clean(dev)
+    proc = env.mount_worker(dev, mnt)
+    st = os.stat(f)
+    check(st.st_mtime_ns == 1_600_000_000_120_000_000, f"mtime {st.st_mtime_ns}")
+    check(read_file(f) == b"sync" * 5000, "content")
+    before = time.time()
+    os.utime(f)
+    check(abs(os.stat(f).st_mtime - before) < 3, "utime(NULL) sets now")
+    env.unmount_worker(mnt, proc)
+    itest.fsck_clean(dev)
+
+
+if __name__ == "__main__":
+    itest.main([
+        test_help_version,
+        test_mount_basic,
+        test_unknown_option,
+        test_not_exfat,
+        test_read_only,
+        test_owner_and_masks,
+        test_dirty_volume,
+        test_busy_device,
+        test_signal_unmounts,
+        test_sync_and_times,
+    ])
