@@ -1,0 +1,478 @@
+/* SPDX-License-Identifier: MIT */
+/* Hand-damaged images: every case must give -EIO (or -EINVAL for "not exFAT"), never a crash or
+ * a hang. An alarm turns a hang into a failure. */
+#include <endian.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fixture.h"
+
+static const struct fx_params unmounted = { .no_mount = true };
+
+static void put32le(uint8_t *p, uint32_t v) { v = htole32(v); memcpy(p, &v, 4); }
+static void put64le(uint8_t *p, uint64_t v) { v = htole64(v); memcpy(p, &v, 8); }
+
+static int mount_result(struct fx *f) {
+        int r = exfat_mount(f->dev, &f->opts, &f->vol);
+        if (r < 0)
+                f->vol = NULL;
+        return r;
+}
+
+static void expect_mount_eio(struct fx *f, const char *what) {
+        struct exfat_info info;
+        int r = mount_result(f);
+        if (r == 0) {
+                exfat_unmount(f->vol);
+                f->vol = NULL;
+        }
+        if (r != -EIO)
+                fail_msg("%s: exfat_mount returned %d, expected -EIO", what, r);
+        r = exfat_probe(f->dev, &f->opts, &info);
+        if (r != -EIO)
+                fail_msg("%s: exfat_probe returned %d, expected -EIO", what, r);
+}
+
+/* Unmount of a damaged volume: any result but a crash. */
+static void unmount_quietly(struct fx *f) {
+        if (f->vol)
+                (void) exfat_unmount(f->vol);
+        f->vol = NULL;
+}
+
+static void test_bad_upcase_checksum(void **state) {
+        struct fx *f = *state;
+        uint8_t e[32], b;
+        uint64_t off;
+        uint32_t first;
+
+        assert_int_equal(img_root_entry(f->fd, &f->g, 0x82, &off), 0);
+        assert_int_equal(img_pread(f->fd, e, 32, off), 0);
+        memcpy(&first, e + 20, 4);
+        first = le32toh(first);
+        /* one changed mapping inside the table: only the table checksum can tell */
+        assert_int_equal(img_pread(f->fd, &b, 1, img_cluster_offset(&f->g, first) + 200), 0);
+        b ^= 0x01;
+        assert_int_equal(img_pwrite(f->fd, &b, 1, img_cluster_offset(&f->g, first) + 200), 0);
+        expect_mount_eio(f, "up-case table byte changed");
+        b ^= 0x01;
+        assert_int_equal(img_pwrite(f->fd, &b, 1, img_cluster_offset(&f->g, first) + 200), 0);
+        e[4] ^= 0x10; /* TableChecksum */
+        assert_int_equal(img_pwrite(f->fd, e, 32, off), 0);
+        expect_mount_eio(f, "TableChecksum changed");
+}
+
+static void test_bogus_upcase_size(void **state) {
+        struct fx *f = *state;
+        uint8_t e[32], orig[32];
+        uint64_t off;
+
+        assert_int_equal(img_root_entry(f->fd, &f->g, 0x82, &off), 0);
+        assert_int_equal(img_pread(f->fd, orig, 32, off), 0);
+        memcpy(e, orig, 32);
+        put64le(e + 24, 0);
+        assert_int_equal(img_pwrite(f->fd, e, 32, off), 0);
+        expect_mount_eio(f, "up-case DataLength 0");
+        put64le(e + 24, 1ull << 40);
+        assert_int_equal(img_pwrite(f->fd, e, 32, off), 0);
+        expect_mount_eio(f, "up-case DataLength 1 TiB");
+        memcpy(e, orig, 32);
+        put32le(e + 20, f->g.cluster_count + 2);
+        assert_int_equal(img_pwrite(f->fd, e, 32, off), 0);
+        expect_mount_eio(f, "up-case FirstCluster out of range");
+}
+
+static void test_bogus_bitmap(void **state) {
+        struct fx *f = *state;
+        uint8_t e[32], orig[32];
+        uint64_t off;
+
+        assert_int_equal(img_root_entry(f->fd, &f->g, 0x81, &off), 0);
+        assert_int_equal(img_pread(f->fd, orig, 32, off), 0);
+        memcpy(e, orig, 32);
+        put64le(e + 24, (f->g.cluster_count + 7) / 8 - 10); /* too small for ClusterCount */
+        assert_int_equal(img_pwrite(f->fd, e, 32, off), 0);
+        expect_mount_eio(f, "bitmap too small");
+        put64le(e + 24, 1ull << 40);
+        assert_int_equal(img_pwrite(f->fd, e, 32, off), 0);
+        expect_mount_eio(f, "bitmap DataLength 1 TiB");
+        memcpy(e, orig, 32);
+        put32le(e + 20, 0xFFFFFFF0u);
+        assert_int_equal(img_pwrite(f->fd, e, 32, off), 0);
+        expect_mount_eio(f, "bitmap FirstCluster out of range");
+        memcpy(e, orig, 32);
+        e[0] = 0x01; /* deleted: the volume has no bitmap */
+        assert_int_equal(img_pwrite(f->fd, e, 32, off), 0);
+        expect_mount_eio(f, "no bitmap entry");
+}
+
+/* Creates files with the library and returns with the volume unmounted and checked. */
+static void make_files(struct fx *f, int n_in_dir) {
+        uint8_t data[5 * 4096];
+        char name[64];
+        uint64_t d;
+
+        fill_pattern(data, sizeof(data), 1);
+        fx_mount(f, false);
+        fx_create(f, EXFAT_ROOT_INO, "victim", data, sizeof(data));
+        fx_create(f, EXFAT_ROOT_INO, "bystander", "b", 1);
+        d = fx_mkdir(f, EXFAT_ROOT_INO, "d");
+        for (int i = 0; i < n_in_dir; i++) {
+                snprintf(name, sizeof(name), "entry-%03d", i);
+                fx_create(f, d, name, NULL, 0);
+        }
+        fx_unmount_check(f);
+}
+
+static void test_bad_entry_set_checksum(void **state) {
+        struct fx *f = *state;
+        struct exfat_stat st;
+        struct dirlist dl;
+        struct img_entry e;
+        int r;
+
+        make_files(f, 0);
+        assert_int_equal(img_find(f->fd, &f->g, "victim", &e), 0);
+        e.set[2] ^= 0x5A;
+        assert_int_equal(img_entry_write(f->fd, &e, false), 0);
+        assert_int_not_equal(img_fsck(f->path), 0); /* the oracle sees it too */
+        r = mount_result(f);
+        if (r == -EIO)
+                return; /* refusing the whole volume is acceptable */
+        assert_int_equal(r, 0);
+        r = exfat_lookup(f->vol, EXFAT_ROOT_INO, "victim", &st);
+        if (r != -EIO)
+                fail_msg("lookup of an entry set with a bad checksum returned %d, expected -EIO", r);
+        r = fx_readdir_all(f, EXFAT_ROOT_INO, &dl);
+        dirlist_free(&dl);
+        if (r != -EIO)
+                fail_msg("readdir over an entry set with a bad checksum returned %d, expected -EIO", r);
+        unmount_quietly(f);
+}
+
+static void test_bad_secondary_count(void **state) {
+        struct fx *f = *state;
+        struct exfat_stat st;
+        struct img_entry e;
+        int r;
+
+        make_files(f, 0);
+        assert_int_equal(img_find(f->fd, &f->g, "victim", &e), 0);
+        e.set[1] = 1; /* a file set needs at least a stream and a name entry */
+        assert_int_equal(img_entry_write(f->fd, &e, true), 0);
+        r = mount_result(f);
+        if (r == -EIO)
+                return;
+        assert_int_equal(r, 0);
+        r = exfat_lookup(f->vol, EXFAT_ROOT_INO, "victim", &st);
+        if (r != -EIO)
+                fail_msg("SecondaryCount 1: lookup returned %d, expected -EIO", r);
+        unmount_quietly(f);
+}
+
+static void test_vdl_beyond_size(void **state) {
+        struct fx *f = *state;
+        struct exfat_stat st;
+        struct img_entry e;
+        uint8_t buf[64];
+        int r;
+
+        make_files(f, 0);
+        assert_int_equal(img_find(f->fd, &f->g, "victim", &e), 0);
+        put64le(e.set + 32 + 8, e.size + 100000); /* ValidDataLength > DataLength */
+        assert_int_equal(img_entry_write(f->fd, &e, true), 0);
+        assert_int_equal(mount_result(f), 0);
+        r = exfat_lookup(f->vol, EXFAT_ROOT_INO, "victim", &st);
+        if (r == 0) {
+                r = exfat_open(f->vol, st.ino);
+                if (r == 0) {
+                        r = (int) exfat_read(f->vol, st.ino, buf, sizeof(buf), e.size + 10);
+                        exfat_release(f->vol, st.ino);
+                        if (r > 0)
+                                fail_msg("read past DataLength returned data");
+                        if (r == 0)
+                                r = (int) exfat_read(f->vol, st.ino, buf, sizeof(buf), 0);
+                }
+        }
+        if (r != -EIO)
+                fail_msg("ValidDataLength > DataLength went unnoticed (%d)", r);
+        unmount_quietly(f);
+}
+
+/* Rewrites a stream as an explicit FAT chain (clears NoFatChain when set), then sets the link
+ * after cluster index `at` to `link`; link_to_first makes that link point back to the first
+ * cluster (a cycle within DataLength). */
+static void rechain(struct fx *f, struct img_entry *e, size_t at, uint32_t link, bool link_to_first) {
+        size_t n;
+        uint32_t cl[64];
+
+        assert_int_equal(img_clusters(f->fd, &f->g, e->first_cluster, e->size, e->stream_flags & 2, cl, 64, &n), 0);
+        assert_true(n >= 4 && at < n);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(img_fat_set(f->fd, &f->g, cl[i], i + 1 < n ? cl[i + 1] : 0xFFFFFFFFu), 0);
+        assert_int_equal(img_fat_set(f->fd, &f->g, cl[at], link_to_first ? cl[0] : link), 0);
+        e->set[33] &= (uint8_t) ~0x02;
+        e->stream_flags = e->set[33];
+        assert_int_equal(img_entry_write(f->fd, e, true), 0);
+}
+
+/* Reads the whole victim (expecting -EIO), then unlinks it: freeing a damaged chain must
+ * terminate. A lookup refusing the file is fine too. */
+static void expect_victim_eio(struct fx *f, const char *what) {
+        struct exfat_stat st;
+        uint8_t buf[5 * 4096];
+        ssize_t n;
+        int r;
+
+        alarm(60);
+        assert_int_equal(mount_result(f), 0);
+        r = exfat_lookup(f->vol, EXFAT_ROOT_INO, "victim", &st);
+        if (r == 0) {
+                assert_int_equal(exfat_open(f->vol, st.ino), 0);
+                n = exfat_read(f->vol, st.ino, buf, sizeof(buf), 0);
+                exfat_release(f->vol, st.ino);
+                if (n != -EIO)
+                        fail_msg("%s: read returned %zd, expected -EIO", what, n);
+                r = exfat_unlink(f->vol, EXFAT_ROOT_INO, "victim");
+                if (r != 0 && r != -EIO)
+                        fail_msg("%s: unlink returned %d", what, r);
+                exfat_forget(f->vol, st.ino, 1);
+        } else if (r != -EIO) {
+                fail_msg("%s: lookup returned %d, expected -EIO", what, r);
+        }
+        unmount_quietly(f);
+        alarm(0);
+}
+
+static void test_cyclic_file_chain(void **state) {
+        struct fx *f = *state;
+        struct img_entry e;
+
+        make_files(f, 0);
+        assert_int_equal(img_find(f->fd, &f->g, "victim", &e), 0);
+        rechain(f, &e, 2, 0, true); /* a -> b -> c -> a, DataLength 5 clusters */
+        expect_victim_eio(f, "cyclic file chain");
+}
+
+static void test_cluster_out_of_range(void **state) {
+        struct fx *f = *state;
+        struct img_entry e;
+
+        make_files(f, 0);
+        assert_int_equal(img_find(f->fd, &f->g, "victim", &e), 0);
+        {
+                struct img_entry bad = e;
+                put32le(bad.set + 32 + 20, f->g.cluster_count + 100); /* FirstCluster past the heap */
+                assert_int_equal(img_entry_write(f->fd, &bad, true), 0);
+                expect_victim_eio(f, "FirstCluster past the heap");
+                assert_int_equal(img_entry_write(f->fd, &e, true), 0);
+        }
+        {
+                struct img_entry bad = e;
+                put32le(bad.set + 32 + 20, 1); /* clusters 0 and 1 do not exist */
+                assert_int_equal(img_entry_write(f->fd, &bad, true), 0);
+                expect_victim_eio(f, "FirstCluster 1");
+                assert_int_equal(img_entry_write(f->fd, &e, true), 0);
+        }
+        {
+                struct img_entry bad = e;
+                /* contiguous run that would extend past the last cluster */
+                put32le(bad.set + 32 + 20, f->g.cluster_count + 2 - 2);
+                bad.set[33] |= 0x02;
+                assert_int_equal(img_entry_write(f->fd, &bad, true), 0);
+                expect_victim_eio(f, "NoFatChain run past the heap");
+                assert_int_equal(img_entry_write(f->fd, &e, true), 0);
+        }
+        rechain(f, &e, 1, 0x0FFFFFF0u, false); /* a link in the middle out of range */
+        expect_victim_eio(f, "FAT link out of range");
+}
+
+static void test_chain_too_short(void **state) {
+        struct fx *f = *state;
+        struct img_entry e;
+
+        make_files(f, 0);
+        assert_int_equal(img_find(f->fd, &f->g, "victim", &e), 0);
+        rechain(f, &e, 1, 0xFFFFFFFFu, false); /* end of chain after 2 of 5 clusters */
+        expect_victim_eio(f, "chain shorter than DataLength");
+}
+
+static void test_cyclic_directory_chain(void **state) {
+        struct fx *f = *state;
+        struct exfat_stat st;
+        struct dirlist dl;
+        struct img_entry e;
+        int r;
+
+        make_files(f, 200); /* 200 sets of 3 entries: 5 clusters of 4 KiB */
+        assert_int_equal(img_find(f->fd, &f->g, "d", &e), 0);
+        rechain(f, &e, 2, 0, true);
+        alarm(60);
+        assert_int_equal(mount_result(f), 0);
+        r = exfat_lookup(f->vol, EXFAT_ROOT_INO, "d", &st);
+        if (r == 0) {
+                uint64_t d = st.ino;
+                r = fx_readdir_all(f, d, &dl);
+                dirlist_free(&dl);
+                if (r != -EIO)
+                        fail_msg("readdir of a directory with a cyclic chain returned %d, expected -EIO", r);
+                r = exfat_lookup(f->vol, d, "not-there", &st);
+                if (r != -EIO)
+                        fail_msg("lookup in a directory with a cyclic chain returned %d, expected -EIO", r);
+                r = exfat_create(f->vol, d, "new", 0, &st);
+                if (r != -EIO)
+                        fail_msg("create in a directory with a cyclic chain returned %d, expected -EIO", r);
+                r = exfat_rmdir(f->vol, EXFAT_ROOT_INO, "d");
+                assert_true(r == -EIO || r == -ENOTEMPTY);
+        } else if (r != -EIO) {
+                fail_msg("lookup of a directory with a cyclic chain returned %d", r);
+        }
+        unmount_quietly(f);
+        alarm(0);
+}
+
+/* The root directory has no length: a cycle in its chain never reaches end-of-chain. */
+static void test_cyclic_root_chain(void **state) {
+        struct fx *f = *state;
+        struct dirlist dl;
+        struct exfat_stat st;
+        int r;
+
+        assert_int_equal(img_fat_set(f->fd, &f->g, f->g.root_cluster, f->g.root_cluster), 0);
+        alarm(60);
+        r = mount_result(f);
+        if (r == 0) {
+                r = fx_readdir_all(f, EXFAT_ROOT_INO, &dl);
+                dirlist_free(&dl);
+                if (r != -EIO)
+                        fail_msg("readdir of a root with a cyclic chain returned %d, expected -EIO", r);
+                r = exfat_lookup(f->vol, EXFAT_ROOT_INO, "nothing", &st);
+                if (r != -EIO)
+                        fail_msg("lookup in a root with a cyclic chain returned %d, expected -EIO", r);
+                unmount_quietly(f);
+        } else if (r != -EIO) {
+                fail_msg("mount with a cyclic root chain returned %d, expected -EIO", r);
+        }
+        alarm(0);
+}
+
+/* Random byte damage to directory clusters, the FAT and the up-case table, with a fixed seed:
+ * every call must return (any error is fine), none may crash or hang. Read-only mounts mostly;
+ * every fourth round is read-write and also creates and unlinks. */
+static uint32_t rnd(uint32_t *s) {
+        *s ^= *s << 13;
+        *s ^= *s >> 17;
+        *s ^= *s << 5;
+        return *s;
+}
+
+static void walk(struct fx *f, uint64_t ino, int depth, bool rw) {
+        struct dirlist dl;
+        uint8_t buf[8192];
+
+        if (depth > 3 || fx_readdir_all(f, ino, &dl) < 0)
+                return;
+        for (size_t i = 0; i < dl.n && i < 50; i++) {
+                struct exfat_stat st;
+                if (exfat_lookup(f->vol, ino, dl.names[i], &st) < 0)
+                        continue;
+                if (EXFAT_IS_DIR(&st))
+                        walk(f, st.ino, depth + 1, rw);
+                else if (exfat_open(f->vol, st.ino) == 0) {
+                        (void) exfat_read(f->vol, st.ino, buf, sizeof(buf), 0);
+                        (void) exfat_read(f->vol, st.ino, buf, sizeof(buf), 4000);
+                        if (rw)
+                                (void) exfat_write(f->vol, st.ino, "fuzz", 4, 5000);
+                        exfat_release(f->vol, st.ino);
+                }
+                if (rw && i % 3 == 0)
+                        (void) exfat_unlink(f->vol, ino, dl.names[i]);
+                exfat_forget(f->vol, st.ino, 1);
+        }
+        if (rw) {
+                struct exfat_stat st;
+                (void) exfat_create(f->vol, ino, "fuzz-new", 0, &st);
+                (void) exfat_mkdir(f->vol, ino, "fuzz-dir", &st);
+        }
+        dirlist_free(&dl);
+}
+
+static void test_random_damage(void **state) {
+        struct fx *f = *state;
+        const char *env = getenv("EXFAT_FUZZ_SEED");
+        uint32_t seed = env ? (uint32_t) strtoul(env, NULL, 0) : 0x1234567u;
+        const int rounds = env && getenv("EXFAT_FUZZ_ROUNDS") ? atoi(getenv("EXFAT_FUZZ_ROUNDS")) : 120;
+        uint64_t meta_end;
+        uint8_t *pristine;
+        struct img_entry e;
+        uint64_t targets[4];
+        size_t target_len[4];
+
+        make_files(f, 60);
+        /* everything the damage or a read-write round can touch lies before this offset */
+        meta_end = img_cluster_offset(&f->g, 2) + 256ull * f->g.cluster_size;
+        pristine = malloc(meta_end);
+        assert_non_null(pristine);
+        assert_int_equal(img_pread(f->fd, pristine, meta_end, 0), 0);
+        assert_int_equal(img_find(f->fd, &f->g, "d", &e), 0);
+        targets[0] = img_cluster_offset(&f->g, f->g.root_cluster);
+        target_len[0] = f->g.cluster_size;
+        targets[1] = img_cluster_offset(&f->g, e.first_cluster);
+        target_len[1] = f->g.cluster_size;
+        targets[2] = (uint64_t) f->g.fat_offset * f->g.sector_size;
+        target_len[2] = 4 * 128;
+        {
+                uint64_t off;
+                uint8_t up[32];
+                uint32_t c;
+                assert_int_equal(img_root_entry(f->fd, &f->g, 0x82, &off), 0);
+                assert_int_equal(img_pread(f->fd, up, 32, off), 0);
+                memcpy(&c, up + 20, 4);
+                targets[3] = img_cluster_offset(&f->g, le32toh(c));
+                target_len[3] = 512;
+        }
+        fprintf(stderr, "# random damage: seed 0x%x, %d rounds\n", seed, rounds);
+        for (int round = 0; round < rounds; round++) {
+                bool rw = round % 4 == 3;
+                int flips = 1 + (int) (rnd(&seed) % 8);
+                for (int k = 0; k < flips; k++) {
+                        int t = (int) (rnd(&seed) % 10);
+                        t = t < 5 ? 0 : t < 8 ? 1 : t < 9 ? 2 : 3; /* mostly directories */
+                        uint64_t off = targets[t] + rnd(&seed) % target_len[t];
+                        uint8_t b = (uint8_t) rnd(&seed);
+                        assert_int_equal(img_pwrite(f->fd, &b, 1, off), 0);
+                }
+                alarm(60);
+                f->opts.read_only = !rw;
+                if (mount_result(f) == 0) {
+                        walk(f, EXFAT_ROOT_INO, 0, rw);
+                        unmount_quietly(f);
+                }
+                alarm(0);
+                assert_int_equal(img_pwrite(f->fd, pristine, meta_end, 0), 0);
+        }
+        free(pristine);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_prestate_setup_teardown(test_bad_upcase_checksum, fx_setup, fx_teardown, (void *) &unmounted),
+                cmocka_unit_test_prestate_setup_teardown(test_bogus_upcase_size, fx_setup, fx_teardown, (void *) &unmounted),
+                cmocka_unit_test_prestate_setup_teardown(test_bogus_bitmap, fx_setup, fx_teardown, (void *) &unmounted),
+                cmocka_unit_test_prestate_setup_teardown(test_bad_entry_set_checksum, fx_setup, fx_teardown, (void *) &unmounted),
+                cmocka_unit_test_prestate_setup_teardown(test_bad_secondary_count, fx_setup, fx_teardown, (void *) &unmounted),
+                cmocka_unit_test_prestate_setup_teardown(test_vdl_beyond_size, fx_setup, fx_teardown, (void *) &unmounted),
+                cmocka_unit_test_prestate_setup_teardown(test_cyclic_file_chain, fx_setup, fx_teardown, (void *) &unmounted),
+                cmocka_unit_test_prestate_setup_teardown(test_cluster_out_of_range, fx_setup, fx_teardown, (void *) &unmounted),
+                cmocka_unit_test_prestate_setup_teardown(test_chain_too_short, fx_setup, fx_teardown, (void *) &unmounted),
+                cmocka_unit_test_prestate_setup_teardown(test_cyclic_directory_chain, fx_setup, fx_teardown, (void *) &unmounted),
+                cmocka_unit_test_prestate_setup_teardown(test_cyclic_root_chain, fx_setup, fx_teardown, (void *) &unmounted),
+                cmocka_unit_test_prestate_setup_teardown(test_random_damage, fx_setup, fx_teardown, (void *) &unmounted),
+        };
+        FX_REQUIRE_TOOLS();
+        return cmocka_run_group_tests_name("libexfat/corrupt", tests, NULL, NULL);
+}

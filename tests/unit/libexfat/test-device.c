@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: MIT */
+/* Through a wrapping device: injected I/O errors reach the caller as -EIO and leave a volume
+ * that still unmounts cleanly; the write log shows a safe order and large I/O. */
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+
+#define MiB (1024ull * 1024)
+
+static const struct fx_params wrapped = { .wrap = true };
+static const struct fx_params wrapped_big = { .wrap = true, .size = 160 * MiB };
+
+static void test_write_error_then_recovery(void **state) {
+        struct fx *f = *state;
+        uint8_t data[64 * 1024];
+        uint64_t ino;
+        ssize_t n;
+        int r, r2;
+
+        fill_pattern(data, sizeof(data), 21);
+        fx_create(f, EXFAT_ROOT_INO, "before", data, sizeof(data));
+        assert_int_equal(exfat_sync(f->vol), 0);
+
+        ino = fx_create(f, EXFAT_ROOT_INO, "victim", NULL, 0);
+        assert_int_equal(exfat_open(f->vol, ino), 0);
+        wrapdev_set_fail(&f->wrap, 0, -EIO, -EIO);
+        /* write-back caches may accept the write; fsync must then report the failure */
+        n = exfat_write(f->vol, ino, data, sizeof(data), 0);
+        r = exfat_fsync(f->vol, ino, false);
+        if (n != -EIO && r != -EIO)
+                fail_msg("a failing device went unnoticed: write %zd, fsync %d", n, r);
+        assert_true(f->wrap.failed_writes > 0 || n == -EIO);
+        r2 = exfat_sync(f->vol);
+        assert_int_equal(r2, -EIO);
+        wrapdev_set_fail(&f->wrap, 0, 0, 0);
+
+        /* the device works again: the volume keeps working and ends consistent */
+        fx_write(f, ino, data, sizeof(data), 0);
+        assert_int_equal(exfat_fsync(f->vol, ino, false), 0);
+        exfat_release(f->vol, ino);
+        fx_create(f, EXFAT_ROOT_INO, "after", "after", 5);
+        fx_expect_content(f, "before", data, sizeof(data));
+        fx_remount(f);
+        fx_expect_content(f, "before", data, sizeof(data));
+        fx_expect_content(f, "victim", data, sizeof(data));
+        fx_expect_content(f, "after", "after", 5);
+}
+
+/* Errors in the middle of a burst of metadata changes: whatever made it to the device, once
+ * the errors stop the next unmount leaves a volume fsck accepts. */
+static void test_write_error_mid_metadata(void **state) {
+        struct fx *f = *state;
+        char name[32];
+        int failures = 0;
+
+        for (long budget = 0; budget < 40; budget += 3) {
+                pthread_mutex_lock(&f->wrap.lock);
+                f->wrap.writes_before_failure = budget;
+                pthread_mutex_unlock(&f->wrap.lock);
+                for (int i = 0; i < 20; i++) {
+                        struct exfat_stat st;
+                        snprintf(name, sizeof(name), "b%ld-%d", budget, i);
+                        if (exfat_create(f->vol, EXFAT_ROOT_INO, name, 0, &st) < 0)
+                                failures++;
+                        else if (i % 4 == 0)
+                                (void) exfat_unlink(f->vol, EXFAT_ROOT_INO, name);
+                }
+                if (exfat_sync(f->vol) < 0)
+                        failures++;
+                wrapdev_set_fail(&f->wrap, 0, 0, 0);
+        }
+        assert_true(failures > 0); /* the injection did bite */
+        fx_remount(f);
+        {
+                struct dirlist dl;
+                assert_int_equal(fx_readdir_all(f, EXFAT_ROOT_INO, &dl), 0);
+                dirlist_free(&dl);
+        }
+}
+
+static void test_read_error(void **state) {
+        struct fx *f = *state;
+        uint8_t data[32 * 1024], buf[sizeof(data)];
+        struct exfat_stat st;
+        ssize_t n;
+        uint64_t ino;
+
+        fill_pattern(data, sizeof(data), 22);
+        fx_create(f, EXFAT_ROOT_INO, "file", data, sizeof(data));
+        fx_mkdir(f, EXFAT_ROOT_INO, "dir");
+        fx_remount(f); /* nothing cached */
+        wrapdev_set_fail(&f->wrap, -EIO, 0, 0);
+        /* either the lookup or the read has to touch the device */
+        if (exfat_lookup(f->vol, EXFAT_ROOT_INO, "file", &st) == 0) {
+                assert_int_equal(exfat_open(f->vol, st.ino), 0);
+                n = exfat_read(f->vol, st.ino, buf, sizeof(buf), 0);
+                assert_int_equal(n, -EIO);
+                exfat_release(f->vol, st.ino);
+        }
+        wrapdev_set_fail(&f->wrap, 0, 0, 0);
+        ino = fx_walk(f, "file");
+        assert_int_equal(exfat_open(f->vol, ino), 0);
+        assert_int_equal(exfat_read(f->vol, ino, buf, sizeof(buf), 0), sizeof(data));
+        assert_memory_equal(buf, data, sizeof(data));
+        exfat_release(f->vol, ino);
+        fx_unmount_check(f);
+}
+
+static void test_unmount_error_keeps_dirty(void **state) {
+        struct fx *f = *state;
+        uint8_t flags;
+        int r;
+
+        fx_create(f, EXFAT_ROOT_INO, "pending", "p", 1);
+        wrapdev_set_fail(&f->wrap, 0, -EIO, -EIO);
+        r = exfat_unmount(f->vol);
+        f->vol = NULL;
+        assert_int_equal(r, -EIO);
+        wrapdev_set_fail(&f->wrap, 0, 0, 0);
+        assert_int_equal(img_volume_flags(f->fd, &flags), 0);
+        assert_true(flags & 0x02);
+}
+
+enum region { R_BOOT, R_FAT, R_BITMAP, R_UPCASE, R_DIR, R_DATA };
+
+struct layout {
+        uint64_t fat_start, fat_end, heap;
+        uint64_t bitmap_start, bitmap_end;
+        uint64_t upcase_start, upcase_end;
+        uint64_t root_start, root_end;
+};
+
+static void layout_read(struct fx *f, struct layout *l) {
+        uint8_t e[32];
+        uint64_t off, len;
+        uint32_t c;
+
+        l->fat_start = (uint64_t) f->g.fat_offset * f->g.sector_size;
+        l->fat_end = l->fat_start + (uint64_t) f->g.fat_length * f->g.sector_size;
+        l->heap = (uint64_t) f->g.heap_offset * f->g.sector_size;
+        assert_int_equal(img_root_entry(f->fd, &f->g, 0x81, &off), 0);
+        assert_int_equal(img_pread(f->fd, e, 32, off), 0);
+        memcpy(&c, e + 20, 4);
+        memcpy(&len, e + 24, 8);
+        l->bitmap_start = img_cluster_offset(&f->g, le32toh(c));
+        l->bitmap_end = l->bitmap_start + le64toh(len);
+        assert_int_equal(img_root_entry(f->fd, &f->g, 0x82, &off), 0);
+        assert_int_equal(img_pread(f->fd, e, 32, off), 0);
+        memcpy(&c, e + 20, 4);
+        memcpy(&len, e + 24, 8);
+        l->upcase_start = img_cluster_offset(&f->g, le32toh(c));
+        l->upcase_end = l->upcase_start + le64toh(len);
+        l->root_start = img_cluster_offset(&f->g, f->g.root_cluster);
+        l->root_end = l->root_start + f->g.cluster_size; /* a fresh root has one cluster */
+}
+
+static enum region classify(const struct layout *l, uint64_t off) {
+        if (off < l->fat_start)
+                return R_BOOT;
+        if (off < l->fat_end)
+                return R_FAT;
+        if (off >= l->bitmap_start && off < l->bitmap_end)
+                return R_BITMAP;
+        if (off >= l->upcase_start && off < l->upcase_end)
+                return R_UPCASE;
+        if (off >= l->root_start && off < l->root_end)
+                return R_DIR;
+        return R_DATA;
+}
+
+/* create + write + fsync: file data first, then FAT/bitmap, then the directory entry that
+ * points at them, so a crash at any point leaves no entry referring to garbage. */
+static void test_write_order(void **state) {
+        struct fx *f = *state;
+        struct layout l;
+        uint8_t data[200 * 1024];
+        uint64_t ino;
+        long last_data = -1, first_alloc = -1, last_alloc = -1, last_dir = -1;
+
+        layout_read(f, &l);
+        fill_pattern(data, sizeof(data), 23);
+        /* a fragmented file needs FAT writes as well: put a one-cluster file in its way */
+        fx_create(f, EXFAT_ROOT_INO, "first", "1", 1);
+        assert_int_equal(exfat_sync(f->vol), 0);
+
+        wrapdev_record(&f->wrap, true);
+        ino = fx_create(f, EXFAT_ROOT_INO, "ordered", NULL, 0);
+        assert_int_equal(exfat_open(f->vol, ino), 0);
+        fx_write(f, ino, data, sizeof(data), 0);
+        assert_int_equal(exfat_fsync(f->vol, ino, false), 0);
+        exfat_release(f->vol, ino);
+        wrapdev_record(&f->wrap, false);
+
+        for (size_t i = 0; i < f->wrap.n_log; i++) {
+                const struct wrapdev_rec *w = &f->wrap.log[i];
+                if (w->op != WRAPDEV_WRITE)
+                        continue;
+                switch (classify(&l, w->offset)) {
+                case R_DATA:
+                        last_data = (long) i;
+                        break;
+                case R_FAT:
+                case R_BITMAP:
+                        if (first_alloc < 0)
+                                first_alloc = (long) i;
+                        last_alloc = (long) i;
+                        break;
+                case R_DIR:
+                        last_dir = (long) i;
+                        break;
+                case R_UPCASE:
+                        fail_msg("write into the up-case table at %llu", (unsigned long long) w->offset);
+                        break;
+                case R_BOOT:
+                        break;
+                }
+        }
+        if (getenv("EXFAT_TEST_VERBOSE"))
+                for (size_t i = 0; i < f->wrap.n_log; i++)
+                        fprintf(stderr, "# %zu: %s %llu +%zu (region %d)\n", i,
+                                f->wrap.log[i].op == WRAPDEV_FLUSH ? "flush" : "write",
+                                (unsigned long long) f->wrap.log[i].offset, f->wrap.log[i].len,
+                                classify(&l, f->wrap.log[i].offset));
+        assert_true(last_data >= 0);
+        assert_true(first_alloc >= 0);
+        assert_true(last_dir >= 0);
+        if (last_data > first_alloc)
+                fail_msg("file data (write #%ld) after allocation metadata (write #%ld)", last_data, first_alloc);
+        if (last_alloc > last_dir)
+                fail_msg("FAT/bitmap (write #%ld) after the directory entry (write #%ld)", last_alloc, last_dir);
+        assert_int_equal(f->wrap.log[f->wrap.n_log - 1].op, WRAPDEV_FLUSH);
+        fx_remount(f);
+        fx_expect_content(f, "ordered", data, sizeof(data));
+}
+
+/* A 64 MiB sequential write is issued as few large device writes, not one per cluster. */
+static void test_large_sequential_io(void **state) {
+        struct fx *f = *state;
+        const size_t chunk = 1024 * 1024, total = 64 * MiB;
+        uint8_t *buf = malloc(chunk);
+        struct layout l;
+        size_t data_writes = 0, max_len = 0;
+        uint64_t data_bytes = 0, ino;
+        double t0;
+
+        assert_non_null(buf);
+        layout_read(f, &l);
+        ino = fx_create(f, EXFAT_ROOT_INO, "big", NULL, 0);
+        assert_int_equal(exfat_open(f->vol, ino), 0);
+        wrapdev_record(&f->wrap, true);
+        t0 = now_seconds();
+        for (size_t off = 0; off < total; off += chunk) {
+                fill_pattern(buf, 64, (uint32_t) (off / chunk));
+                fx_write(f, ino, buf, chunk, off);
+        }
+        assert_int_equal(exfat_fsync(f->vol, ino, false), 0);
+        wrapdev_record(&f->wrap, false);
+        exfat_release(f->vol, ino);
+        for (size_t i = 0; i < f->wrap.n_log; i++) {
+                const struct wrapdev_rec *w = &f->wrap.log[i];
+                if (w->op == WRAPDEV_WRITE && classify(&l, w->offset) == R_DATA) {
+                        data_writes++;
+                        data_bytes += w->len;
+                        if (w->len > max_len)
+                                max_len = w->len;
+                }
+        }
+        fprintf(stderr, "# 64 MiB sequential: %zu data writes, %llu bytes, largest %zu, %.2f s\n", data_writes,
+                (unsigned long long) data_bytes, max_len, now_seconds() - t0);
+        assert_true(data_bytes >= total);
+        if (data_writes > 512) /* 4 KiB clusters: one per cluster would be 16384 */
+                fail_msg("64 MiB written as %zu device writes (average %llu bytes)", data_writes,
+                         (unsigned long long) (data_bytes / data_writes));
+        assert_true(max_len >= 128 * 1024);
+        fx_unmount_check(f);
+        free(buf);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_prestate_setup_teardown(test_write_error_then_recovery, fx_setup, fx_teardown, (void *) &wrapped),
+                cmocka_unit_test_prestate_setup_teardown(test_write_error_mid_metadata, fx_setup, fx_teardown, (void *) &wrapped),
+                cmocka_unit_test_prestate_setup_teardown(test_read_error, fx_setup, fx_teardown, (void *) &wrapped),
+                cmocka_unit_test_prestate_setup_teardown(test_unmount_error_keeps_dirty, fx_setup, fx_teardown, (void *) &wrapped),
+                cmocka_unit_test_prestate_setup_teardown(test_write_order, fx_setup, fx_teardown, (void *) &wrapped),
+                cmocka_unit_test_prestate_setup_teardown(test_large_sequential_io, fx_setup, fx_teardown, (void *) &wrapped_big),
+        };
+        FX_REQUIRE_TOOLS();
+        return cmocka_run_group_tests_name("libexfat/device", tests, NULL, NULL);
+}
