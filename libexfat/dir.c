@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT */
+/* Directories. Each directory in use gets an index built with one scan: a hash table from the
+ * up-cased name's key to the entry set's slot, and a bitmap of free slots with a first-free hint.
+ * Lookups, inserts and removals are O(1) on average; nothing rescans the directory. All of it runs
+ * under vol->lock. */
+#include "internal.h"
+
+#define NO_REC UINT32_MAX
+#define SCAN_SLOTS 128
+
+static inline bool slot_free(const struct dir_index *d, uint32_t s) { return (d->free[s >> 6] >> (s & 63)) & 1; }
+static inline void slot_mark(struct dir_index *d, uint32_t s, bool free_) {
+        if (free_)
+                d->free[s >> 6] |= 1ull << (s & 63);
+        else
+                d->free[s >> 6] &= ~(1ull << (s & 63));
+}
+
+int dir_slot_offset(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, uint64_t *off) {
+        uint64_t byte = (uint64_t) slot * ENTRY_SIZE;
+        uint32_t pcl, run;
+
+        if ((byte >> vol->cluster_shift) >= dir->nclusters)
+                return -EIO;
+        if (chain_map(dir, (uint32_t) (byte >> vol->cluster_shift), &pcl, &run) < 0)
+                return -EIO;
+        *off = cluster_offset(vol, pcl) + (byte & (vol->cluster_size - 1));
+        return 0;
+}
+
+static int dir_io(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, void *rbuf, const void *wbuf,
+                  uint32_t n) {
+        uint32_t per_cluster = vol->cluster_size / ENTRY_SIZE;
+        int r = 0;
+
+        pthread_mutex_lock(&vol->mlock);
+        while (n > 0) {
+                uint64_t off;
+                uint32_t k = per_cluster - slot % per_cluster;
+                if (k > n)
+                        k = n;
+                r = dir_slot_offset(vol, dir, slot, &off);
+                if (r < 0)
+                        break;
+                if (rbuf) {
+                        r = cache_read(vol, BLOCK_DIR, off, rbuf, (size_t) k * ENTRY_SIZE);
+                        rbuf = (uint8_t *) rbuf + (size_t) k * ENTRY_SIZE;
+                } else {
+                        r = cache_write(vol, BLOCK_DIR, off, wbuf, (size_t) k * ENTRY_SIZE);
+                        wbuf = (const uint8_t *) wbuf + (size_t) k * ENTRY_SIZE;
+                }
+                if (r < 0)
+                        break;
+                slot += k;
+                n -= k;
+        }
+        pthread_mutex_unlock(&vol->mlock);
+        return r;
+}
+
+int dir_read_slots(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, void *buf, uint32_t n) {
+        return dir_io(vol, dir, slot, buf, NULL, n);
+}
+
+int dir_write_slots(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, const void *buf, uint32_t n) {
+        return dir_io(vol, dir, slot, NULL, buf, n);
+}
+
+int dir_read_set(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, struct entry_set *es) {
+        uint32_t nslots = (uint32_t) ((uint64_t) dir->nclusters << vol->cluster_shift) / ENTRY_SIZE;
+        int r;
+
+        r = dir_read_slots(vol, dir, slot, &es->e[0], 1);
+        if (r < 0)
+                return r;
+        if (es->e[0].type != ENTRY_FILE)
+                goto bad;
+        es->count = 1u + es->e[0].data[0];
+        if (es->count < 3 || es->count > ENTRY_SET_MAX || slot + es->count > nslots)
+                goto bad;
+        r = dir_read_slots(vol, dir, slot + 1, &es->e[1], es->count - 1);
+        if (r < 0)
+                return r;
+        if (entry_set_parse(vol, es) < 0)
+                goto bad;
+        return 0;
+bad:
+        vol_err(vol, "directory inode %llu: damaged entry set at slot %u", (unsigned long long) dir->ino, slot);
+        return -EIO;
+}
+
+int dir_write_set(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, struct entry_set *es) {
+        return dir_write_slots(vol, dir, slot, es->e, es->count);
+}
+
+static void index_account(struct exfat_volume *vol, struct dir_index *d) {
+        size_t mem = sizeof(*d) + d->caprecs * sizeof(struct dir_rec) + d->nbuckets * sizeof(uint32_t) +
+                     div_round_up(d->nslots, 64) * 8;
+        mem_account(vol, (ssize_t) mem - (ssize_t) d->mem);
+        d->mem = mem;
+}
+
+static int index_rehash(struct exfat_volume *vol, struct dir_index *d, uint32_t nb) {
+        uint32_t *b = malloc(nb * sizeof(uint32_t));
+        if (!b)
+                return -ENOMEM;
+        memset(b, 0xFF, nb * sizeof(uint32_t));
+        for (uint32_t i = 0; i < d->nrecs; i++) {
+                struct dir_rec *rec = &d->recs[i];
+                if (rec->nslots == 0)
+                        continue;
+                rec->next = b[rec->hash & (nb - 1)];
+                b[rec->hash & (nb - 1)] = i;
+        }
+        free(d->buckets);
+        d->buckets = b;
+        d->nbuckets = nb;
+        index_account(vol, d);
+        return 0;
+}
+
+static int index_add(struct exfat_volume *vol, struct dir_index *d, uint32_t hash, uint32_t slot, uint8_t nslots,
+                     struct dir_rec **ret) {
+        uint32_t i;
+        struct dir_rec *rec;
+
+        if (d->free_rec != NO_REC) {
+                i = d->free_rec;
+                d->free_rec = d->recs[i].next;
+        } else {
+                if (d->nrecs == d->caprecs) {
+                        uint32_t cap = d->caprecs ? d->caprecs * 2 : 16;
+                        struct dir_rec *r = realloc(d->recs, cap * sizeof(*r));
+                        if (!r)
+                                return -ENOMEM;
+                        d->recs = r;
+                        d->caprecs = cap;
+                }
+                i = d->nrecs++;
+        }
+        rec = &d->recs[i];
+        *rec = (struct dir_rec){ .hash = hash, .slot = slot, .nslots = nslots, .node = NULL };
+        rec->next = d->buckets[hash & (d->nbuckets - 1)];
+        d->buckets[hash & (d->nbuckets - 1)] = i;
+        d->used++;
+        if (d->used > d->nbuckets) {
+                int r = index_rehash(vol, d, d->nbuckets * 2);
+                if (r < 0)
+                        return r;
+                rec = &d->recs[i];
+        } else
+                index_account(vol, d);
+        *ret = rec;
+        return 0;
+}
+
+static void index_del(struct dir_index *d, struct dir_rec *rec) {
+        uint32_t i = (uint32_t) (rec - d->recs);
+        uint32_t *pp = &d->buckets[rec->hash & (d->nbuckets - 1)];
+
+        while (*pp != NO_REC && *pp != i)
+                pp = &d->recs[*pp].next;
+        if (*pp == i)
+                *pp = rec->next;
+        rec->nslots = 0;
+        rec->node = NULL;
+        rec->next = d->free_rec;
+        d->free_rec = i;
+        d->used--;
+}
+
+static int index_grow_slots(struct exfat_volume *vol, struct dir_index *d, uint32_t nslots, bool free_) {
+        size_t oldw = div_round_up(d->nslots, 64), neww = div_round_up(nslots, 64);
+        if (neww > oldw) {
+                uint64_t *f = realloc(d->free, neww * 8);
+                if (!f)
+                        return -ENOMEM;
+                memset(f + oldw, 0, (neww - oldw) * 8);
+                d->free = f;
+        }
+        for (uint32_t s = d->nslots; s < nslots; s++)
+                slot_mark(d, s, free_);
+        d->nslots = nslots;
+        index_account(vol, d);
+        return 0;
+}
+
+void dir_index_free(struct exfat_volume *vol, struct exfat_node *dir) {
+        struct dir_index *d = dir->dir;
+        if (!d)
+                return;
+        mem_account(vol, -(ssize_t) d->mem);
+        free(d->recs);
+        free(d->buckets);
+        free(d->free);
+        free(d);
+        dir->dir = NULL;
+}
+
+static int scan(struct exfat_volume *vol, struct exfat_node *dir, struct dir_index *d) {
+        struct exfat_entry_generic buf[SCAN_SLOTS];
+        uint32_t base = UINT32_MAX, slot = 0;
+        struct entry_set es;
+        int r;
+
+        while (slot < d->nslots) {
+                const struct exfat_entry_generic *e;
+                if (base == UINT32_MAX || slot < base || slot >= base + SCAN_SLOTS) {
+                        uint32_t n = d->nslots - slot < SCAN_SLOTS ? d->nslots - slot : SCAN_SLOTS;
+                        r = dir_read_slots(vol, dir, slot, buf, n);
+                        if (r < 0)
+                                return r;
+                        base = slot;
+                }
+                e = &buf[slot - base];
+                if (e->type == ENTRY_END) {
+                        d->end = slot;
+                        for (uint32_t s = slot; s < d->nslots; s++)
+                                slot_mark(d, s, true);
+                        return 0;
+                }
+                if (!(e->type & ENTRY_IN_USE)) {
+                        slot_mark(d, slot, true);
+                        slot++;
+                        continue;
+                }
+                if (e->type == ENTRY_FILE) {
+                        struct dir_rec *rec;
+                        r = dir_read_set(vol, dir, slot, &es);
+                        if (r < 0)
+                                return r;
+                        r = index_add(vol, d, name_key(vol, es.name, es.name_len), slot, (uint8_t) es.count, &rec);
+                        if (r < 0)
+                                return r;
+                        slot += es.count;
+                        continue;
+                }
+                if (!(e->type & ENTRY_SECONDARY) && (e->type & ENTRY_BENIGN) && e->type != ENTRY_LABEL) {
+                        /* Benign primary (e.g. the volume GUID): skip it and its secondaries. */
+                        slot += 1u + e->data[0];
+                        continue;
+                }
+                slot++; /* bitmap, up-case, label, unknown entries: in use, left alone */
+        }
+        d->end = d->nslots;
+        return 0;
+}
+
+int dir_load(struct exfat_volume *vol, struct exfat_node *dir) {
+        struct dir_index *d;
+        int r;
+
+        if (dir->dir)
+                return 0;
+        r = chain_load(vol, dir);
+        if (r < 0)
+                return r;
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        d->free_rec = NO_REC;
+        d->owner = dir;
+        dir->dir = d;
+        r = index_grow_slots(vol, d, (uint32_t) (((uint64_t) dir->nclusters << vol->cluster_shift) / ENTRY_SIZE), false);
+        if (r >= 0)
+                r = index_rehash(vol, d, 16);
+        if (r >= 0)
+                r = scan(vol, dir, d);
+        if (r < 0) {
+                dir_index_free(vol, dir);
+                return r;
+        }
+        return 0;
+}
+
+int dir_find(struct exfat_volume *vol, struct exfat_node *dir, const uint16_t *name, size_t len,
+             struct dir_rec **ret, struct entry_set *es) {
+        struct dir_index *d;
+        uint32_t key;
+        int r;
+
+        r = dir_load(vol, dir);
+        if (r < 0)
+                return r;
+        d = dir->dir;
+        key = name_key(vol, name, len);
+        for (uint32_t i = d->buckets[key & (d->nbuckets - 1)]; i != NO_REC; i = d->recs[i].next) {
+                struct dir_rec *rec = &d->recs[i];
+                if (rec->hash != key)
+                        continue;
+                r = dir_read_set(vol, dir, rec->slot, es);
+                if (r < 0)
+                        return r;
+                if (name_equal(vol, es->name, es->name_len, name, len)) {
+                        *ret = rec;
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+struct dir_rec *dir_rec_by_slot(struct exfat_volume *vol, struct exfat_node *dir, const struct entry_set *es,
+                                uint32_t slot) {
+        struct dir_index *d = dir->dir;
+        uint32_t key = name_key(vol, es->name, es->name_len);
+
+        for (uint32_t i = d->buckets[key & (d->nbuckets - 1)]; i != NO_REC; i = d->recs[i].next)
+                if (d->recs[i].slot == slot && d->recs[i].nslots)
+                        return &d->recs[i];
+        return NULL;
+}
+
+static bool find_free(struct dir_index *d, unsigned n, uint32_t *slot) {
+        uint32_t i = d->free_hint, first_free = UINT32_MAX;
+
+        while (i + n <= d->nslots) {
+                uint32_t j;
+                if ((i & 63) == 0 && d->free[i >> 6] == 0) {
+                        i += 64;
+                        continue;
+                }
+                if (!slot_free(d, i)) {
+                        i++;
+                        continue;
+                }
+                if (first_free == UINT32_MAX)
+                        first_free = i;
+                for (j = i; j < i + n && slot_free(d, j); j++)
+                        ;
+                if (j == i + n) {
+                        *slot = i;
+                        d->free_hint = first_free == i ? i + n : first_free;
+                        return true;
+                }
+                i = j + 1;
+        }
+        d->free_hint = first_free != UINT32_MAX ? first_free : d->nslots;
+        return false;
+}
+
+/* Finds n consecutive free slots, growing the directory by a cluster when needed. */
+int dir_alloc_slots(struct exfat_volume *vol, struct exfat_node *dir, unsigned n, uint32_t *slot) {
+        struct dir_index *d;
+        int r;
+
+        r = dir_load(vol, dir);
+        if (r < 0)
+                return r;
+        d = dir->dir;
+        for (;;) {
+                uint32_t newslots;
+                if (find_free(d, n, slot)) {
+                        for (uint32_t s = *slot; s < *slot + n; s++)
+                                slot_mark(d, s, false);
+                        if (*slot + n > d->end)
+                                d->end = *slot + n;
+                        return 0;
+                }
+                if (((uint64_t) dir->nclusters + 1) << vol->cluster_shift > EXFAT_DIR_MAX_SIZE)
+                        return -ENOSPC;
+                pthread_mutex_lock(&vol->mlock);
+                r = chain_grow(vol, dir, 1);
+                if (r >= 0) {
+                        const struct extent *e = &dir->ext[dir->n_ext - 1];
+                        r = cache_zero(vol, BLOCK_DIR, cluster_offset(vol, e->pcl + e->len - 1), vol->cluster_size);
+                        if (r < 0)
+                                (void) chain_shrink(vol, dir, dir->nclusters - 1);
+                }
+                pthread_mutex_unlock(&vol->mlock);
+                if (r < 0)
+                        return r;
+                pthread_mutex_lock(&dir->mtx);
+                dir->size = dir->valid_size = (uint64_t) dir->nclusters << vol->cluster_shift;
+                pthread_mutex_unlock(&dir->mtx);
+                newslots = (uint32_t) (dir->size / ENTRY_SIZE);
+                r = index_grow_slots(vol, d, newslots, true);
+                if (r < 0)
+                        return r;
+                r = node_commit(vol, dir);
+                if (r < 0)
+                        return r;
+        }
+}
+
+int dir_insert(struct exfat_volume *vol, struct exfat_node *dir, struct entry_set *es, struct dir_rec **ret) {
+        uint32_t slot;
+        int r;
+
+        r = dir_alloc_slots(vol, dir, es->count, &slot);
+        if (r < 0)
+                return r;
+        r = dir_write_set(vol, dir, slot, es);
+        if (r < 0)
+                goto undo;
+        r = index_add(vol, dir->dir, name_key(vol, es->name, es->name_len), slot, (uint8_t) es->count, ret);
+        if (r < 0)
+                goto undo;
+        return 0;
+undo:
+        for (uint32_t s = slot; s < slot + es->count; s++)
+                slot_mark(dir->dir, s, true);
+        if (slot < dir->dir->free_hint)
+                dir->dir->free_hint = slot;
+        return r;
+}
+
+/* Marks the entry set deleted (in-use bit cleared) and forgets it. */
+int dir_remove(struct exfat_volume *vol, struct exfat_node *dir, struct dir_rec *rec) {
+        struct exfat_entry_generic e[ENTRY_SET_MAX];
+        struct dir_index *d = dir->dir;
+        uint32_t slot = rec->slot, n = rec->nslots;
+        int r;
+
+        r = dir_read_slots(vol, dir, slot, e, n);
+        if (r < 0)
+                return r;
+        for (uint32_t i = 0; i < n; i++)
+                e[i].type &= (uint8_t) ~ENTRY_IN_USE;
+        r = dir_write_slots(vol, dir, slot, e, n);
+        if (r < 0)
+                return r;
+        index_del(d, rec);
+        for (uint32_t s = slot; s < slot + n; s++)
+                slot_mark(d, s, true);
+        if (slot < d->free_hint)
+                d->free_hint = slot;
+        return 0;
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/* File entry sets: file entry, stream extension, name entries, then any benign secondaries
+ * (vendor extension/allocation), which are kept verbatim. */
+#include "internal.h"
+
+uint16_t entry_set_checksum(const struct exfat_entry_generic *e, unsigned count) {
+        const uint8_t *p = (const uint8_t *) e;
+        uint16_t sum = 0;
+
+        for (unsigned i = 0; i < count * ENTRY_SIZE; i++) {
+                if (i == 2 || i == 3)
+                        continue;
+                sum = (uint16_t) (((sum & 1) ? 0x8000 : 0) + (sum >> 1) + p[i]);
+        }
+        return sum;
+}
+
+static inline struct exfat_entry_file *fe(struct entry_set *es) { return (struct exfat_entry_file *) &es->e[0]; }
+static inline struct exfat_entry_stream *se(struct entry_set *es) { return (struct exfat_entry_stream *) &es->e[1]; }
+
+/* es->e[0..count) holds the raw entries; validates them and extracts the name. */
+int entry_set_parse(struct exfat_volume *vol, struct entry_set *es) {
+        struct exfat_entry_file *f = fe(es);
+        struct exfat_entry_stream *s = se(es);
+        unsigned nl, need;
+        uint64_t vdl, dl;
+
+        if (f->type != ENTRY_FILE || f->secondary_count < 2 || f->secondary_count > 18 ||
+            es->count != 1u + f->secondary_count)
+                return -EIO;
+        if (s->type != ENTRY_STREAM)
+                return -EIO;
+        if (le16toh(f->set_checksum) != entry_set_checksum(es->e, es->count))
+                return -EIO;
+        nl = s->name_length;
+        need = (nl + ENTRY_NAME_UNITS - 1) / ENTRY_NAME_UNITS;
+        if (nl == 0 || 2 + need > es->count)
+                return -EIO;
+        for (unsigned i = 0; i < need; i++) {
+                const struct exfat_entry_name *ne = (const struct exfat_entry_name *) &es->e[2 + i];
+                if (ne->type != ENTRY_NAME)
+                        return -EIO;
+                for (unsigned k = 0; k < ENTRY_NAME_UNITS && i * ENTRY_NAME_UNITS + k < nl; k++)
+                        es->name[i * ENTRY_NAME_UNITS + k] = le16toh(ne->name[k]);
+        }
+        for (unsigned i = 2 + need; i < es->count; i++) {
+                uint8_t t = es->e[i].type;
+                /* Only benign secondaries may follow the name; anything else we cannot keep intact. */
+                if ((t & 0xE0) != 0xE0)
+                        return -EIO;
+        }
+        es->name_len = nl;
+        if (name_hash(vol, es->name, nl) != le16toh(s->name_hash))
+                return -EIO;
+        vdl = le64toh(s->valid_data_length);
+        dl = le64toh(s->data_length);
+        if (vdl > dl)
+                return -EIO;
+        if (dl > 0 && !cluster_valid(vol, le32toh(s->first_cluster)))
+                return -EIO;
+        if (div_round_up(dl, vol->cluster_size) > vol->cluster_count)
+                return -EIO;
+        if (le16toh(f->attributes) & EXFAT_ATTR_DIRECTORY) {
+                if (dl % vol->cluster_size || dl > EXFAT_DIR_MAX_SIZE)
+                        return -EIO;
+        }
+        return 0;
+}
+
+void entry_set_seal(struct entry_set *es) {
+        fe(es)->secondary_count = (uint8_t) (es->count - 1);
+        fe(es)->set_checksum = htole16(entry_set_checksum(es->e, es->count));
+}
+
+/* Builds a set named `name`. With `from`, the file and stream entries and the benign secondaries
+ * are copied from it (rename); otherwise they start zeroed. */
+int entry_set_build(struct exfat_volume *vol, struct entry_set *es, const uint16_t *name, size_t len,
+                    const struct entry_set *from) {
+        unsigned need = (unsigned) ((len + ENTRY_NAME_UNITS - 1) / ENTRY_NAME_UNITS), extra = 0, extra_at = 0;
+        struct entry_set tmp;
+
+        if (from) {
+                tmp = *from;
+                extra_at = 2 + (tmp.name_len + ENTRY_NAME_UNITS - 1) / ENTRY_NAME_UNITS;
+                extra = tmp.count - extra_at;
+        } else {
+                memset(&tmp, 0, sizeof(tmp));
+                tmp.e[0].type = ENTRY_FILE;
+                tmp.e[1].type = ENTRY_STREAM;
+        }
+        if (2 + need + extra > ENTRY_SET_MAX)
+                return -ENAMETOOLONG;
+        memset(es, 0, sizeof(*es));
+        es->e[0] = tmp.e[0];
+        es->e[1] = tmp.e[1];
+        for (unsigned i = 0; i < need; i++) {
+                struct exfat_entry_name *ne = (struct exfat_entry_name *) &es->e[2 + i];
+                ne->type = ENTRY_NAME;
+                for (unsigned k = 0; k < ENTRY_NAME_UNITS && i * ENTRY_NAME_UNITS + k < len; k++)
+                        ne->name[k] = htole16(name[i * ENTRY_NAME_UNITS + k]);
+        }
+        for (unsigned i = 0; i < extra; i++)
+                es->e[2 + need + i] = tmp.e[extra_at + i];
+        es->count = 2 + need + extra;
+        memcpy(es->name, name, len * sizeof(uint16_t));
+        es->name_len = (unsigned) len;
+        se(es)->name_length = (uint8_t) len;
+        se(es)->name_hash = htole16(name_hash(vol, name, len));
+        entry_set_seal(es);
+        return 0;
+}

@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <endian.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exfat.h"
+#include "ondisk.h"
+
+/* Locking (see volume.c for the full description):
+ *   vol->lock   mutex: namespace, node table, directory indexes, directory contents.
+ *   node->io    rwlock: a file's data and cluster map (readers share, writers/truncate exclusive).
+ *   node->mtx   mutex: a node's attribute fields; a leaf lock.
+ *   vol->mlock  mutex: allocator (bitmap, FAT), metadata block cache, boot sector writes.
+ * Order: vol->lock -> node->io -> vol->mlock; node->mtx is taken last and nothing is taken
+ * while holding it. */
+
+#define DEFAULT_CACHE_BUDGET (64u * 1024 * 1024)
+
+static inline void freep(void *p) { free(*(void **) p); }
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+
+static inline uint64_t div_round_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+/* ---- metadata block cache (cache.c) ---- */
+enum block_kind { BLOCK_FAT, BLOCK_DIR };
+
+struct cblock {
+        uint64_t off;
+        uint32_t size;
+        uint8_t kind;
+        bool dirty;
+        struct cblock *hnext;
+        struct cblock *prev, *next; /* LRU, most recent first */
+        uint8_t *data;
+};
+
+struct bcache {
+        struct cblock **buckets;
+        size_t nbuckets;
+        struct cblock *head, *tail;
+        size_t bytes, dirty_bytes, limit;
+        size_t nblocks;
+};
+
+/* ---- in-memory cluster map of a chain ---- */
+struct extent {
+        uint32_t fcl; /* first file cluster index of the run */
+        uint32_t pcl; /* first device cluster */
+        uint32_t len;
+};
+
+struct dir_rec {
+        uint32_t hash;
+        uint32_t slot;
+        uint32_t next; /* bucket chain; UINT32_MAX ends it */
+        uint8_t nslots;
+        struct exfat_node *node;
+};
+
+/* Per-directory index: name hash -> entry set position, plus a free-slot bitmap. */
+struct dir_index {
+        struct dir_rec *recs;
+        uint32_t nrecs, caprecs, free_rec, used;
+        uint32_t *buckets;
+        uint32_t nbuckets;
+        uint64_t *free; /* 1 bit per slot: 1 = free */
+        uint32_t nslots;
+        uint32_t end;   /* slots >= end are all ENTRY_END */
+        uint32_t free_hint;
+        size_t mem;
+        struct exfat_node *owner;
+        struct dir_index *lru_prev, *lru_next;
+};
+
+struct exfat_node {
+        uint64_t ino;
+        struct exfat_node *hnext;
+        struct exfat_node *lru_prev, *lru_next;
+        bool in_lru;
+        struct exfat_node *parent; /* holds parent->nchildren */
+        uint32_t slot;             /* entry set position in parent */
+        uint32_t rec;              /* index of its record in the parent's dir_index */
+        uint8_t nslots;
+        bool is_dir, unlinked, is_root;
+        uint64_t nlookup;
+        uint32_t nopen, busy, nchildren;
+
+        pthread_rwlock_t io;
+        pthread_mutex_t mtx;
+        /* fields, under mtx (and under io for writers of size/clusters) */
+        uint16_t attr;
+        uint32_t first_cluster;
+        bool contiguous;
+        uint64_t size, valid_size;
+        struct timespec atime, mtime, crtime;
+
+        /* cluster map, under io (files) or vol->lock (directories) */
+        struct extent *ext;
+        uint32_t n_ext, cap_ext, nclusters;
+        bool ext_valid;
+
+        struct dir_index *dir; /* directories, under vol->lock */
+};
+
+struct pending_free {
+        uint32_t start, len;
+};
+
+struct exfat_volume {
+        const struct exfat_device *dev;
+        struct exfat_options opts;
+        bool read_only, was_dirty, media_failure;
+
+        /* geometry */
+        unsigned sector_shift, cluster_shift;
+        uint32_t sector_size, cluster_size;
+        uint64_t fat_offset, fat_bytes; /* bytes */
+        uint64_t heap_offset;           /* bytes */
+        uint32_t cluster_count, root_cluster, serial;
+        uint16_t fs_revision, volume_flags;
+        uint64_t volume_length;         /* bytes */
+        uint8_t percent_in_use;
+        uint8_t *boot0;                 /* sector 0 as on the device, sector_size bytes */
+
+        /* up-case table */
+        uint16_t *upcase; /* 65536 entries */
+
+        /* allocation bitmap (under mlock) */
+        uint64_t *bm;
+        uint32_t bm_words;
+        uint64_t *bm_dirty;  /* one bit per 4 KiB chunk of the on-disk bitmap */
+        uint32_t bm_chunks;
+        struct extent *bm_ext;
+        uint32_t bm_next;
+        uint32_t bm_first_cluster;
+        uint64_t bm_bytes;
+        uint32_t free_clusters;
+        uint32_t alloc_hint;
+        struct pending_free *pending;
+        size_t npending, cappending;
+        uint32_t pending_clusters;
+
+        /* label, guid */
+        uint16_t label[EXFAT_LABEL_MAX];
+        unsigned label_len;
+        int64_t label_slot; /* -1: none */
+        bool has_guid;
+        uint8_t guid[16];
+        bool unknown_critical;
+
+        pthread_mutex_t lock;
+        pthread_mutex_t mlock;
+        struct bcache cache;
+
+        /* node table */
+        struct exfat_node **nodes;
+        size_t nnode_buckets, nnodes;
+        uint64_t next_ino;
+        struct exfat_node *root;
+        struct exfat_node *lru_head, *lru_tail; /* evictable nodes, most recent first */
+        struct dir_index *ilru_head, *ilru_tail;
+        size_t mem, budget;
+
+        int first_error;
+};
+
+/* log.c */
+void vlog_(struct exfat_volume *vol, enum exfat_log_level level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+#define vol_err(vol, ...) vlog_(vol, EXFAT_LOG_ERR, __VA_ARGS__)
+#define vol_warn(vol, ...) vlog_(vol, EXFAT_LOG_WARNING, __VA_ARGS__)
+#define vol_info(vol, ...) vlog_(vol, EXFAT_LOG_INFO, __VA_ARGS__)
+
+/* device.c */
+int dev_read(struct exfat_volume *vol, void *buf, size_t len, uint64_t off);
+int dev_write(struct exfat_volume *vol, const void *buf, size_t len, uint64_t off);
+int dev_flush(struct exfat_volume *vol);
+int dev_zero(struct exfat_volume *vol, uint64_t off, uint64_t len);
+
+static inline uint64_t cluster_offset(const struct exfat_volume *vol, uint32_t c) {
+        return vol->heap_offset + ((uint64_t) (c - FAT_FIRST_CLUSTER) << vol->cluster_shift);
+}
+static inline bool cluster_valid(const struct exfat_volume *vol, uint32_t c) {
+        return c >= FAT_FIRST_CLUSTER && c - FAT_FIRST_CLUSTER < vol->cluster_count;
+}
+
+/* boot.c */
+int boot_load(struct exfat_volume *vol);
+int boot_write_flags(struct exfat_volume *vol, uint16_t flags, uint8_t percent);
+uint32_t boot_checksum(const uint8_t *region, uint32_t sector_size);
+
+/* cache.c (callers hold mlock) */
+int cache_init(struct exfat_volume *vol, size_t limit);
+void cache_done(struct exfat_volume *vol);
+int cache_read(struct exfat_volume *vol, enum block_kind kind, uint64_t off, void *buf, size_t len);
+int cache_write(struct exfat_volume *vol, enum block_kind kind, uint64_t off, const void *buf, size_t len);
+int cache_zero(struct exfat_volume *vol, enum block_kind kind, uint64_t off, size_t len);
+int cache_flush_kind(struct exfat_volume *vol, enum block_kind kind);
+void cache_drop_range(struct exfat_volume *vol, uint64_t off, uint64_t len);
+int meta_flush(struct exfat_volume *vol); /* FAT, bitmap, directories, pending frees */
+
+/* fat.c (mlock) */
+int fat_get(struct exfat_volume *vol, uint32_t c, uint32_t *next);
+int fat_set(struct exfat_volume *vol, uint32_t c, uint32_t next);
+
+/* bitmap.c (mlock) */
+int bitmap_load(struct exfat_volume *vol, uint32_t first_cluster, uint64_t length);
+void bitmap_done(struct exfat_volume *vol);
+bool bitmap_test(const struct exfat_volume *vol, uint32_t c);
+void bitmap_set_range(struct exfat_volume *vol, uint32_t c, uint32_t len, bool used);
+uint32_t bitmap_free_run_at(struct exfat_volume *vol, uint32_t c, uint32_t max);
+bool bitmap_find_run(struct exfat_volume *vol, uint32_t want, uint32_t *start, uint32_t *len);
+int bitmap_flush(struct exfat_volume *vol);
+int bitmap_defer_free(struct exfat_volume *vol, uint32_t c, uint32_t len);
+void bitmap_apply_pending(struct exfat_volume *vol);
+
+/* chain.c */
+int chain_load(struct exfat_volume *vol, struct exfat_node *n);
+int chain_map(const struct exfat_node *n, uint32_t fcl, uint32_t *pcl, uint32_t *run);
+int chain_grow(struct exfat_volume *vol, struct exfat_node *n, uint32_t add); /* mlock */
+int chain_shrink(struct exfat_volume *vol, struct exfat_node *n, uint32_t keep); /* mlock */
+int chain_walk_free(struct exfat_volume *vol, uint32_t first, uint64_t size, bool contiguous); /* mlock */
+
+/* upcase.c */
+int upcase_load(struct exfat_volume *vol, uint32_t first_cluster, uint64_t length, uint32_t checksum);
+static inline uint16_t upcase(const struct exfat_volume *vol, uint16_t c) { return vol->upcase[c]; }
+
+/* name.c */
+int utf8_to_utf16(const char *in, uint16_t *out, size_t max, size_t *len);
+int utf16_to_utf8(const uint16_t *in, size_t len, char *out, size_t size);
+int name_validate(const uint16_t *name, size_t len);
+uint16_t name_hash(const struct exfat_volume *vol, const uint16_t *name, size_t len);
+uint32_t name_key(const struct exfat_volume *vol, const uint16_t *name, size_t len);
+bool name_equal(const struct exfat_volume *vol, const uint16_t *a, size_t alen, const uint16_t *b, size_t blen);
+
+/* time.c */
+void time_decode(uint32_t ts, uint8_t cs10, uint8_t utc, struct timespec *out);
+void time_encode(const struct timespec *in, uint32_t *ts, uint8_t *cs10, uint8_t *utc);
+void time_now(struct timespec *ts);
+
+/* entryset.c */
+struct entry_set {
+        struct exfat_entry_generic e[ENTRY_SET_MAX];
+        unsigned count;
+        uint16_t name[EXFAT_NAME_MAX];
+        unsigned name_len;
+};
+uint16_t entry_set_checksum(const struct exfat_entry_generic *e, unsigned count);
+int entry_set_parse(struct exfat_volume *vol, struct entry_set *es);
+void entry_set_seal(struct entry_set *es);
+int entry_set_build(struct exfat_volume *vol, struct entry_set *es, const uint16_t *name, size_t len,
+                    const struct entry_set *from);
+
+/* dir.c (vol->lock) */
+int dir_slot_offset(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, uint64_t *off);
+int dir_read_slots(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, void *buf, uint32_t n);
+int dir_write_slots(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, const void *buf, uint32_t n);
+int dir_load(struct exfat_volume *vol, struct exfat_node *dir);
+void dir_index_free(struct exfat_volume *vol, struct exfat_node *dir);
+int dir_find(struct exfat_volume *vol, struct exfat_node *dir, const uint16_t *name, size_t len,
+             struct dir_rec **rec, struct entry_set *es);
+struct dir_rec *dir_rec_by_slot(struct exfat_volume *vol, struct exfat_node *dir, const struct entry_set *es,
+                                uint32_t slot);
+int dir_alloc_slots(struct exfat_volume *vol, struct exfat_node *dir, unsigned n, uint32_t *slot);
+int dir_insert(struct exfat_volume *vol, struct exfat_node *dir, struct entry_set *es, struct dir_rec **rec);
+int dir_remove(struct exfat_volume *vol, struct exfat_node *dir, struct dir_rec *rec);
+int dir_read_set(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, struct entry_set *es);
+int dir_write_set(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, struct entry_set *es);
+
+/* node.c */
+int node_table_init(struct exfat_volume *vol);
+void node_table_done(struct exfat_volume *vol);
+struct exfat_node *node_new(struct exfat_volume *vol);
+void node_free(struct exfat_volume *vol, struct exfat_node *n);
+struct exfat_node *node_find(struct exfat_volume *vol, uint64_t ino);
+int node_from_set(struct exfat_volume *vol, struct exfat_node *parent, struct dir_rec *rec,
+                  const struct entry_set *es, struct exfat_node **ret);
+void node_lru_update(struct exfat_volume *vol, struct exfat_node *n);
+void node_trim(struct exfat_volume *vol);
+void node_stat(struct exfat_volume *vol, struct exfat_node *n, struct exfat_stat *st);
+int node_commit(struct exfat_volume *vol, struct exfat_node *n);
+void node_detach(struct exfat_volume *vol, struct exfat_node *n);
+int node_release_clusters(struct exfat_volume *vol, struct exfat_node *n);
+void node_maybe_destroy(struct exfat_volume *vol, struct exfat_node *n);
+void mem_account(struct exfat_volume *vol, ssize_t delta);
+int node_get(struct exfat_volume *vol, uint64_t ino, struct exfat_node **ret); /* takes busy */
+void node_put(struct exfat_volume *vol, struct exfat_node *n);
+
+/* file.c */
+int file_truncate(struct exfat_volume *vol, struct exfat_node *n, uint64_t size);
+
+/* volume.c */
+int vol_sync_locked(struct exfat_volume *vol);
+int vol_after_change(struct exfat_volume *vol);
