@@ -1,0 +1,55 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# A worker that dies is noticed at once: the daemon detaches the mount, removes the mount point and
+# the D-Bus object (InterfacesRemoved), logs why, and stays up; the device can be mounted again.
+# box-polkit-rules: rules/exfatctl-alice.rules
+. "${BOX_LIB:-$(dirname "$0")/lib}/common.sh"
+. "$(dirname "$0")/mountd-lib.sh"
+in_box_require
+
+mark_loops_removable
+busctl --system introspect "$MOUNTD_DEST" "$MOUNTD_PATH" >/dev/null
+pid=$(mountd_pid)
+make_exfat_loop dev 64M -L KILLME
+unit="exfat-worker@$(systemd-escape --path "$dev").service"
+
+signals=$(mktemp /var/tmp/signals.XXXXXX)
+on_exit "rm -f '$signals'"
+gdbus monitor --system --dest "$MOUNTD_DEST" >"$signals" 2>&1 &
+monitor=$!
+on_exit "kill $monitor 2>/dev/null || true"
+sleep 0.3
+
+out=$(as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Mount 'sa{sv}' "$dev" 0) ||
+        fail "Mount failed: $out"
+obj=$(awk '{print $2}' <<<"$out" | tr -d '"')
+mp=$(awk '{print $3}' <<<"$out" | tr -d '"')
+on_exit "gcall Unmount '$dev' \"{'force': <true>}\" >/dev/null 2>&1 || true"
+wait_for 5 grep -q "InterfacesAdded.*$obj" "$signals" || fail "no InterfacesAdded for $obj: $(cat "$signals")"
+pass "mounted $dev on $mp; InterfacesAdded seen"
+
+wpid=$(systemctl show -P MainPID "$unit")
+[ -n "$wpid" ] && [ "$wpid" != 0 ] || fail "no worker pid"
+t0=$(date +%s%N)
+kill -KILL "$wpid"
+wait_for 10 sh -c "! findmnt --mountpoint '$mp' >/dev/null" || fail "$mp still mounted after the worker died"
+log "mount gone $((($(date +%s%N) - t0) / 1000000)) ms after SIGKILL"
+wait_for 5 sh -c "[ ! -e '$mp' ]" || fail "$mp still exists"
+wait_for 5 sh -c "! busctl --system introspect $MOUNTD_DEST $obj >/dev/null 2>&1" || fail "$obj still exported"
+wait_for 5 grep -q "InterfacesRemoved.*$obj" "$signals" || fail "no InterfacesRemoved for $obj"
+check_eq "a{oa{sa{sv}}} 0" "$(busctl --system call "$MOUNTD_DEST" "$MOUNTD_PATH" org.freedesktop.DBus.ObjectManager GetManagedObjects)" \
+        "GetManagedObjects after the worker died"
+check_contains "$(box_journal exfat-mountd.service)" "worker exited unexpectedly" "daemon log"
+mountd_alive "$pid"
+pass "worker killed: mount, mount point, object gone, InterfacesRemoved, logged, daemon alive"
+
+# Nothing is left behind that would block the device: it mounts again and unmounts cleanly.
+wait_for 10 sh -c "! systemctl is-active --quiet '$unit'" || fail "$unit still active"
+out=$(as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Mount 'sa{sv}' "$dev" 0) ||
+        fail "Mount after the kill failed: $out"
+as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Unmount 'sa{sv}' "$dev" 0 ||
+        fail "Unmount after the kill failed"
+fsck_clean "$dev"
+check_eq 0 "$(volume_dirty "$dev")" "dirty flag after the clean second mount"
+mountd_alive "$pid"
+pass "the device mounts again after the kill; clean unmount"

@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Restarting exfat-mountd keeps mounts: the new daemon re-adopts them from its state file and gets
+# its ends of the worker links back from systemd's fd store, so the objects come back, the files stay
+# reachable, and Unmount still reaches the worker (dirty flag cleared, fsck clean).
+# box-polkit-rules: rules/exfatctl-alice.rules
+. "${BOX_LIB:-$(dirname "$0")/lib}/common.sh"
+. "$(dirname "$0")/mountd-lib.sh"
+in_box_require
+
+mark_loops_removable
+busctl --system introspect "$MOUNTD_DEST" "$MOUNTD_PATH" >/dev/null
+pid=$(mountd_pid)
+alice=$(id -u alice)
+make_exfat_loop dev 64M -L KEEPME
+make_exfat_loop dev2 64M -L SECOND
+unit="exfat-worker@$(systemd-escape --path "$dev").service"
+
+out=$(as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Mount 'sa{sv}' "$dev" 0) ||
+        fail "Mount failed: $out"
+obj=$(awk '{print $2}' <<<"$out" | tr -d '"')
+mp=$(awk '{print $3}' <<<"$out" | tr -d '"')
+on_exit "gcall Unmount '$dev' \"{'force': <true>}\" >/dev/null 2>&1 || true"
+out=$(gcall Mount "$dev2" "{}") || fail "Mount of $dev2 failed: $out"
+on_exit "gcall Unmount '$dev2' \"{'force': <true>}\" >/dev/null 2>&1 || true"
+wpid=$(systemctl show -P MainPID "$unit")
+pass "mounted $dev on $mp (alice) and $dev2 (root)"
+
+systemctl restart exfat-mountd.service || fail "restart failed"
+wait_for_bus_name "$MOUNTD_DEST"
+pid2=$(mountd_pid)
+[ "$pid2" != "$pid" ] || fail "the daemon did not restart (pid $pid)"
+check_contains "$(box_journal exfat-mountd.service)" "re-adopted the mount on $mp" "daemon log"
+pass "daemon restarted ($pid -> $pid2) and says it re-adopted $mp"
+
+findmnt --mountpoint "$mp" >/dev/null || fail "$mp lost across the restart"
+check_eq "$wpid" "$(systemctl show -P MainPID "$unit")" "worker pid across the restart"
+check_eq "\"$mp\"" "$(mount_prop "$obj" MountPoint)" "MountPoint after restart"
+check_eq "$alice" "$(mount_prop "$obj" Owner)" "Owner after restart"
+check_eq "\"KEEPME\"" "$(mount_prop "$obj" Label)" "Label after restart"
+check_eq "\"mounted\"" "$(mount_prop "$obj" State)" "State after restart"
+as_user alice sh -c "echo after-restart > '$mp/note.txt'" || fail "alice cannot write after the restart"
+check_eq after-restart "$(cat "$mp/note.txt")" "file written after the restart"
+pass "mount, worker, object and properties survived; alice still writes"
+
+# Ownership survived too: bob still may not unmount it; alice may.
+expect_error NotAuthorized as bob Unmount "$mp" "{}"
+as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Unmount 'sa{sv}' "$mp" 0 ||
+        fail "Unmount after the restart failed"
+findmnt --mountpoint "$mp" >/dev/null && fail "$mp still mounted"
+[ -e "$mp" ] && fail "$mp still exists"
+wait_for 5 sh -c "! systemctl is-active --quiet '$unit'" || fail "$unit still active"
+check_eq 0 "$(volume_dirty "$dev")" "dirty flag after Unmount"
+fsck_clean "$dev"
+pass "Unmount after the restart: worker shut down cleanly, fsck clean, dirty flag clear"
+
+# A second restart with the other mount still there, then its unmount too.
+systemctl restart exfat-mountd.service || fail "second restart failed"
+wait_for_bus_name "$MOUNTD_DEST"
+gcall Unmount "$dev2" "{}" >/dev/null || fail "Unmount of $dev2 after the second restart failed"
+fsck_clean "$dev2"
+check_eq 0 "$(volume_dirty "$dev2")" "dirty flag of $dev2"
+pass "second restart; $dev2 unmounted cleanly"
