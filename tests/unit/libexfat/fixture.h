@@ -80,3 +80,9 @@ double now_seconds(void);
                         return 77;                                                                \
                 }                                                                                 \
         } while (0)
+
+/* A test with a named prestate, so that parameterized runs show distinct names. */
+#define FX_TEST(label, func, params) \
+        { .name = (label), .test_func = (func), .setup_func = fx_setup, .teardown_func = fx_teardown, \
+          .initial_state = (void *) (params) }
+#define FX_TEST_DEFAULT(func) cmocka_unit_test_setup_teardown(func, fx_setup, fx_teardown)

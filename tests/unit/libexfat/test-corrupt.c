@@ -460,18 +460,18 @@ static void test_random_damage(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_prestate_setup_teardown(test_bad_upcase_checksum, fx_setup, fx_teardown, (void *) &unmounted),
-                cmocka_unit_test_prestate_setup_teardown(test_bogus_upcase_size, fx_setup, fx_teardown, (void *) &unmounted),
-                cmocka_unit_test_prestate_setup_teardown(test_bogus_bitmap, fx_setup, fx_teardown, (void *) &unmounted),
-                cmocka_unit_test_prestate_setup_teardown(test_bad_entry_set_checksum, fx_setup, fx_teardown, (void *) &unmounted),
-                cmocka_unit_test_prestate_setup_teardown(test_bad_secondary_count, fx_setup, fx_teardown, (void *) &unmounted),
-                cmocka_unit_test_prestate_setup_teardown(test_vdl_beyond_size, fx_setup, fx_teardown, (void *) &unmounted),
-                cmocka_unit_test_prestate_setup_teardown(test_cyclic_file_chain, fx_setup, fx_teardown, (void *) &unmounted),
-                cmocka_unit_test_prestate_setup_teardown(test_cluster_out_of_range, fx_setup, fx_teardown, (void *) &unmounted),
-                cmocka_unit_test_prestate_setup_teardown(test_chain_too_short, fx_setup, fx_teardown, (void *) &unmounted),
-                cmocka_unit_test_prestate_setup_teardown(test_cyclic_directory_chain, fx_setup, fx_teardown, (void *) &unmounted),
-                cmocka_unit_test_prestate_setup_teardown(test_cyclic_root_chain, fx_setup, fx_teardown, (void *) &unmounted),
-                cmocka_unit_test_prestate_setup_teardown(test_random_damage, fx_setup, fx_teardown, (void *) &unmounted),
+                FX_TEST("bad_upcase_checksum", test_bad_upcase_checksum, &unmounted),
+                FX_TEST("bogus_upcase_size", test_bogus_upcase_size, &unmounted),
+                FX_TEST("bogus_bitmap", test_bogus_bitmap, &unmounted),
+                FX_TEST("bad_entry_set_checksum", test_bad_entry_set_checksum, &unmounted),
+                FX_TEST("bad_secondary_count", test_bad_secondary_count, &unmounted),
+                FX_TEST("vdl_beyond_size", test_vdl_beyond_size, &unmounted),
+                FX_TEST("cyclic_file_chain", test_cyclic_file_chain, &unmounted),
+                FX_TEST("cluster_out_of_range", test_cluster_out_of_range, &unmounted),
+                FX_TEST("chain_too_short", test_chain_too_short, &unmounted),
+                FX_TEST("cyclic_directory_chain", test_cyclic_directory_chain, &unmounted),
+                FX_TEST("cyclic_root_chain", test_cyclic_root_chain, &unmounted),
+                FX_TEST("random_damage", test_random_damage, &unmounted),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/corrupt", tests, NULL, NULL);

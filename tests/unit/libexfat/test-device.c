@@ -282,12 +282,12 @@ static void test_large_sequential_io(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_prestate_setup_teardown(test_write_error_then_recovery, fx_setup, fx_teardown, (void *) &wrapped),
-                cmocka_unit_test_prestate_setup_teardown(test_write_error_mid_metadata, fx_setup, fx_teardown, (void *) &wrapped),
-                cmocka_unit_test_prestate_setup_teardown(test_read_error, fx_setup, fx_teardown, (void *) &wrapped),
-                cmocka_unit_test_prestate_setup_teardown(test_unmount_error_keeps_dirty, fx_setup, fx_teardown, (void *) &wrapped),
-                cmocka_unit_test_prestate_setup_teardown(test_write_order, fx_setup, fx_teardown, (void *) &wrapped),
-                cmocka_unit_test_prestate_setup_teardown(test_large_sequential_io, fx_setup, fx_teardown, (void *) &wrapped_big),
+                FX_TEST("write_error_then_recovery", test_write_error_then_recovery, &wrapped),
+                FX_TEST("write_error_mid_metadata", test_write_error_mid_metadata, &wrapped),
+                FX_TEST("read_error", test_read_error, &wrapped),
+                FX_TEST("unmount_error_keeps_dirty", test_unmount_error_keeps_dirty, &wrapped),
+                FX_TEST("write_order", test_write_order, &wrapped),
+                FX_TEST("large_sequential_io", test_large_sequential_io, &wrapped_big),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/device", tests, NULL, NULL);

@@ -87,7 +87,12 @@ static void test_directory_growth(void **state) {
                 snprintf(name, sizeof(name), "new-%03d", i);
                 fx_create(f, d, name, name, strlen(name));
         }
-        fx_remount(f);
+        fx_unmount_check(f);
+        /* the oracle finds entries past the first cluster, including sets that straddle it */
+        fx_expect_oracle_content(f, "root-149", NULL, 0);
+        fx_expect_oracle_content(f, "root-040", NULL, 0);
+        fx_expect_oracle_content(f, "big/new-099", "new-099", 7);
+        fx_mount(f, false);
         d = fx_walk(f, "big");
         assert_int_equal(fx_readdir_all(f, d, &dl), 0);
         assert_int_equal(dl.n, 250);
@@ -97,6 +102,34 @@ static void test_directory_growth(void **state) {
         dirlist_free(&dl);
         assert_int_equal(fx_readdir_all(f, EXFAT_ROOT_INO, &dl), 0);
         assert_int_equal(dl.n, 151);
+        dirlist_free(&dl);
+}
+
+/* Three-entry sets after the root's three system entries and a four-entry set: the 42nd file
+ * set occupies entries 126-128 and straddles the first cluster boundary. */
+static void test_set_straddles_cluster(void **state) {
+        struct fx *f = *state;
+        struct dirlist dl;
+        char name[16];
+
+        fx_mkdir(f, EXFAT_ROOT_INO, "dir-with-long-name-x"); /* 2 name entries: 4 entries */
+        for (int i = 0; i < 60; i++) {
+                snprintf(name, sizeof(name), "s%02d", i);
+                fx_create(f, EXFAT_ROOT_INO, name, name, 3);
+        }
+        assert_int_equal(fx_readdir_all(f, EXFAT_ROOT_INO, &dl), 0);
+        if (dl.n != 61)
+                fail_msg("readdir of the root listed %zu of 61 entries (last: %s)", dl.n,
+                         dl.n ? dl.names[dl.n - 1] : "-");
+        dirlist_free(&dl);
+        fx_expect_content(f, "s40", "s40", 3);
+        fx_unmount_check(f);
+        fx_expect_oracle_content(f, "s40", "s40", 3);
+        fx_expect_oracle_content(f, "s59", "s59", 3);
+        fx_mount(f, false);
+        fx_expect_content(f, "s40", "s40", 3);
+        assert_int_equal(fx_readdir_all(f, EXFAT_ROOT_INO, &dl), 0);
+        assert_int_equal(dl.n, 61);
         dirlist_free(&dl);
 }
 
@@ -341,6 +374,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_mkdir_rmdir, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_directory_growth, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_set_straddles_cluster, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_rename_same_dir, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_rename_across_dirs, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_rename_replace_file, fx_setup, fx_teardown),

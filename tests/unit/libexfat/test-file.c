@@ -414,12 +414,12 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_large_file, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_contiguous_growth, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_fragmentation, fx_setup, fx_teardown),
-                cmocka_unit_test_prestate_setup_teardown(test_fragmentation, fx_setup, fx_teardown, (void *) &cluster_32k),
+                FX_TEST("fragmentation_32k", test_fragmentation, &cluster_32k),
                 cmocka_unit_test_setup_teardown(test_grow_between_neighbours, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_attributes, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_unlink_open_file, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_read_directory_eisdir, fx_setup, fx_teardown),
-                cmocka_unit_test_prestate_setup_teardown(test_write_far_offset, fx_setup, fx_teardown, (void *) &big_volume),
+                FX_TEST("write_far_offset", test_write_far_offset, &big_volume),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/file", tests, NULL, NULL);

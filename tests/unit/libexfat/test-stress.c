@@ -91,7 +91,7 @@ static void test_many_files(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_prestate_setup_teardown(test_many_files, fx_setup, fx_teardown, (void *) &params),
+                FX_TEST("many_files", test_many_files, &params),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/stress", tests, NULL, NULL);

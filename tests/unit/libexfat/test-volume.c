@@ -194,9 +194,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_label_set_get, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_label_buffer_small, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_statfs_tracks_allocation, fx_setup, fx_teardown),
-                cmocka_unit_test_prestate_setup_teardown(test_enospc, fx_setup, fx_teardown, (void *) &small_volume),
+                FX_TEST("enospc", test_enospc, &small_volume),
                 cmocka_unit_test_setup_teardown(test_sync_writes_back, fx_setup, fx_teardown),
-                cmocka_unit_test_prestate_setup_teardown(test_sync_option, fx_setup, fx_teardown, (void *) &wrapped),
+                FX_TEST("sync_option", test_sync_option, &wrapped),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/volume", tests, NULL, NULL);
