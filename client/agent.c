@@ -17,7 +17,7 @@
  * rather go on and let the daemon answer "not authorized" than hang. */
 #define AGENT_READY_TIMEOUT_MS 10000
 
-static void exec_agent(int notify_fd, pid_t parent) {
+static void exec_agent(int notify_fd, pid_t parent, bool fallback) {
         char fd_arg[32], pid_arg[32];
 
         /* The agent must not outlive us, even if we are killed before agent_close(). */
@@ -29,10 +29,13 @@ static void exec_agent(int notify_fd, pid_t parent) {
 
         snprintf(fd_arg, sizeof(fd_arg), "%d", notify_fd);
         snprintf(pid_arg, sizeof(pid_arg), "%d", (int) parent);
-        /* --process: with no logind session (system services, containers) the agent has no session
-         * to register for; registering for our process works everywhere, and polkitd maps the
-         * daemon's system-bus-name subject back to our process. */
-        execlp(PKTTYAGENT, PKTTYAGENT, "--notify-fd", fd_arg, "--fallback", "--process", pid_arg, (char *) NULL);
+        /* --process: polkitd finds an agent registered for the caller's process when the daemon asks
+         * about our bus name, with or without a login session. */
+        if (fallback)
+                execlp(PKTTYAGENT, PKTTYAGENT, "--notify-fd", fd_arg, "--process", pid_arg, "--fallback",
+                       (char *) NULL);
+        else
+                execlp(PKTTYAGENT, PKTTYAGENT, "--notify-fd", fd_arg, "--process", pid_arg, (char *) NULL);
         _exit(127);
 }
 
@@ -55,7 +58,7 @@ static int wait_ready(int fd) {
         return 0;
 }
 
-int agent_open(pid_t *ret_pid) {
+int agent_open(bool fallback, pid_t *ret_pid) {
         _cleanup_(closep) int read_end = -EBADF, write_end = -EBADF;
         int fds[2];
         pid_t parent = getpid(), pid;
@@ -70,7 +73,7 @@ int agent_open(pid_t *ret_pid) {
         if (pid < 0)
                 return -errno;
         if (pid == 0)
-                exec_agent(write_end, parent);
+                exec_agent(write_end, parent, fallback);
 
         close(write_end);
         write_end = -EBADF;

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <systemd/sd-login.h>
+
 #include "agent.h"
 #include "errors.h"
 #include "exfatctl.h"
@@ -37,6 +39,15 @@ int auth_option_append(const struct context *c, sd_bus_message *m) {
         return sd_bus_message_append(m, "{sv}", "auth.no_user_interaction", "b", 1);
 }
 
+/* polkitd uses a process agent registered as a fallback only after finding the caller's login
+ * session, so without a session (su, containers, ssh without logind) a fallback agent would never
+ * be asked. Only inside a session is there another agent to defer to. */
+static bool in_login_session(void) {
+        _cleanup_(freep) char *session = NULL;
+
+        return sd_pid_get_session(0, &session) >= 0;
+}
+
 int call_authorized(const struct context *c, sd_bus *bus, sd_bus_message *m,
                     sd_bus_error *error, sd_bus_message **reply) {
         pid_t agent = 0;
@@ -51,7 +62,7 @@ int call_authorized(const struct context *c, sd_bus *bus, sd_bus_message *m,
 
         /* root is always allowed; without a terminal nobody could answer a prompt. */
         if (c->ask_password && geteuid() != 0 && isatty(STDIN_FILENO))
-                (void) agent_open(&agent);
+                (void) agent_open(in_login_session(), &agent);
 
         r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, error, reply);
 

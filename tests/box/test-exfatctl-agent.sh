@@ -1,0 +1,62 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# exfatctl's text agent in the box: carol's rule says AUTH_SELF. On a terminal, exfatctl starts
+# pkttyagent for itself, the password prompt appears, the right password mounts (exit 0), a wrong
+# one is refused (exit 3); --no-ask-password never prompts (exit 3); without a terminal there is no
+# prompt either (exit 3). No pkttyagent is left running afterwards.
+# Run: tests/box/run tests/box/test-exfatctl-agent.sh
+# box-polkit-rules: rules/exfatctl-carol.rules
+. "${BOX_LIB:-$(dirname "$0")/lib}/common.sh"
+in_box_require
+. "$(dirname "$0")/exfatctl-lib.sh"
+
+pty_run=$(dirname "$0")/exfatctl-pty.py
+password=exfatctl-Secret-42
+
+# carol exists in the box only (its /etc is an overlay).
+useradd --no-create-home --user-group --shell /bin/bash --home-dir /nonexistent carol ||
+        fail "useradd carol failed"
+echo "carol:$password" | chpasswd || fail "chpasswd failed"
+
+make_exfat_loop dev 32M -L AGENT
+on_exit 'unmount_leftovers "$dev"'
+mark_removable "$dev"
+
+as_carol_on_tty() {        # as_carol_on_tty PASSWORD|- EXFATCTL-ARGS...
+        local pw=$1
+        shift
+        python3 "$pty_run" "$pw" setpriv --reuid=carol --regid=carol --init-groups \
+                env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" exfatctl "$@"
+}
+
+no_agents_left() {
+        ! pgrep -x pkttyagent >/dev/null
+}
+
+log "no terminal: no prompt, refused"
+expect 3 exfatctl_as carol mount "$dev"
+expect_err_has "Not authorized to mount $dev"
+
+log "terminal, --no-ask-password: no prompt, refused"
+expect 3 as_carol_on_tty - --no-ask-password mount "$dev"
+! findmnt -rn -S "$dev" >/dev/null || soft_fail "$dev mounted without authorization"
+
+log "terminal, wrong password: refused"
+expect 3 as_carol_on_tty wrong-password mount "$dev"
+grep -q "Password:" <<<"$out" || soft_fail "no password prompt: [$out]"
+! findmnt -rn -S "$dev" >/dev/null || soft_fail "$dev mounted with a wrong password"
+wait_for 5 no_agents_left || soft_fail "pkttyagent left running: $(pgrep -a pkttyagent)"
+
+log "terminal, right password: mounted"
+expect 0 as_carol_on_tty "$password" mount "$dev"
+grep -q "AUTHENTICATING FOR org.exfat.mountd.mount" <<<"$out" || soft_fail "no polkit prompt: [$out]"
+grep -q "^Mounted $dev at /run/media/carol/AGENT" <<<"$out" || soft_fail "not mounted: [$out]"
+findmnt -rn -S "$dev" >/dev/null || soft_fail "$dev not mounted after the right password"
+wait_for 5 no_agents_left || soft_fail "pkttyagent left running: $(pgrep -a pkttyagent)"
+
+log "unmount (own mount, password again)"
+expect 0 as_carol_on_tty "$password" unmount "$dev"
+! findmnt -rn -S "$dev" >/dev/null || soft_fail "$dev still mounted"
+fsck_clean "$dev"
+
+finish
