@@ -163,6 +163,7 @@ static int parse_geometry(struct exfat_volume *vol, const uint8_t *region) {
                 vol_err(vol, "second FAT active (TexFAT) not supported");
                 return -EINVAL;
         }
+        vol->two_fats = bs.number_of_fats == 2;
         return 0;
 }
 

@@ -33,6 +33,28 @@ static void ext_reset(struct exfat_volume *vol, struct exfat_node *n) {
         n->nclusters = 0;
 }
 
+static int cmp_pcl(const void *a, const void *b) {
+        const struct extent *x = a, *y = b;
+        return x->pcl < y->pcl ? -1 : x->pcl > y->pcl;
+}
+
+/* A chain that visits a cluster twice is a cycle (or a cross-link within the file). */
+static bool chain_overlaps(const struct exfat_node *n) {
+        _cleanup_free_ struct extent *e = NULL;
+        bool bad = false;
+
+        if (n->n_ext < 2)
+                return false;
+        e = malloc(n->n_ext * sizeof(*e));
+        if (!e)
+                return false;
+        memcpy(e, n->ext, n->n_ext * sizeof(*e));
+        qsort(e, n->n_ext, sizeof(*e), cmp_pcl);
+        for (uint32_t i = 0; i + 1 < n->n_ext && !bad; i++)
+                bad = e[i].pcl + e[i].len > e[i + 1].pcl;
+        return bad;
+}
+
 int chain_load(struct exfat_volume *vol, struct exfat_node *n) {
         uint32_t want, c;
         int r = 0;
@@ -40,9 +62,11 @@ int chain_load(struct exfat_volume *vol, struct exfat_node *n) {
         if (n->ext_valid)
                 return 0;
         ext_reset(vol, n);
-        if (n->is_root)
-                want = vol->cluster_count;
-        else {
+        if (n->is_root) {
+                want = EXFAT_DIR_MAX_SIZE >> vol->cluster_shift;
+                if (want > vol->cluster_count)
+                        want = vol->cluster_count;
+        } else {
                 uint64_t w = div_round_up(n->size, vol->cluster_size);
                 if (w > vol->cluster_count)
                         goto bad;
@@ -87,7 +111,7 @@ int chain_load(struct exfat_volume *vol, struct exfat_node *n) {
                 }
         }
         pthread_mutex_unlock(&vol->mlock);
-        if (r == -EIO)
+        if (r == -EIO || (r >= 0 && chain_overlaps(n)))
                 goto bad;
         if (r < 0)
                 return r;

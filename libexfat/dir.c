@@ -334,7 +334,8 @@ static bool find_free(struct dir_index *d, unsigned n, uint32_t *slot) {
                 }
                 i = j + 1;
         }
-        d->free_hint = first_free != UINT32_MAX ? first_free : d->nslots;
+        if (first_free != UINT32_MAX)
+                d->free_hint = first_free;
         return false;
 }
 
@@ -350,6 +351,10 @@ int dir_alloc_slots(struct exfat_volume *vol, struct exfat_node *dir, unsigned n
         for (;;) {
                 uint32_t newslots;
                 if (find_free(d, n, slot)) {
+                        /* An end-of-directory entry ends the directory: never leave a gap of them
+                         * before a new set. */
+                        if (*slot > d->end)
+                                *slot = d->end;
                         for (uint32_t s = *slot; s < *slot + n; s++)
                                 slot_mark(d, s, false);
                         if (*slot + n > d->end)

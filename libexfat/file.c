@@ -178,7 +178,7 @@ ssize_t exfat_write(struct exfat_volume *vol, uint64_t ino, const void *buf, siz
         r = file_io(vol, n, IO_WRITE, offset, size, NULL, buf);
         if (r < 0)
                 goto undo;
-        time_now(&now);
+        time_now_rounded(&now);
         pthread_mutex_lock(&n->mtx);
         if (end > n->size)
                 n->size = end;
@@ -216,7 +216,7 @@ int file_truncate(struct exfat_volume *vol, struct exfat_node *n, uint64_t size)
         if (r >= 0)
                 r = resize_chain(vol, n, size);
         if (r >= 0) {
-                time_now(&now);
+                time_now_rounded(&now);
                 pthread_mutex_lock(&n->mtx);
                 n->size = size;
                 if (n->valid_size > size)

@@ -115,7 +115,7 @@ struct pending_free {
 struct exfat_volume {
         const struct exfat_device *dev;
         struct exfat_options opts;
-        bool read_only, was_dirty, media_failure;
+        bool read_only, was_dirty, media_failure, two_fats;
 
         /* geometry */
         unsigned sector_shift, cluster_shift;
@@ -243,6 +243,8 @@ bool name_equal(const struct exfat_volume *vol, const uint16_t *a, size_t alen, 
 void time_decode(uint32_t ts, uint8_t cs10, uint8_t utc, struct timespec *out);
 void time_encode(const struct timespec *in, uint32_t *ts, uint8_t *cs10, uint8_t *utc);
 void time_now(struct timespec *ts);
+void time_round(struct timespec *ts, bool access);
+void time_now_rounded(struct timespec *ts);
 
 /* entryset.c */
 struct entry_set {

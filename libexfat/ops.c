@@ -34,7 +34,7 @@ static void touch_dir(struct exfat_volume *vol, struct exfat_node *dir) {
         if (dir->is_root)
                 return;
         pthread_mutex_lock(&dir->mtx);
-        time_now(&dir->mtime);
+        time_now_rounded(&dir->mtime);
         pthread_mutex_unlock(&dir->mtx);
         (void) node_commit(vol, dir);
 }
@@ -121,12 +121,18 @@ int exfat_setattr(struct exfat_volume *vol, uint64_t ino, const struct exfat_set
         pthread_mutex_lock(&n->mtx);
         if (sa->valid & EXFAT_SET_ATTRIBUTES)
                 n->attr = (uint16_t) ((n->attr & ~SETTABLE_ATTRS) | (sa->attributes & SETTABLE_ATTRS));
-        if (sa->valid & EXFAT_SET_ATIME)
+        if (sa->valid & EXFAT_SET_ATIME) {
                 n->atime = sa->atime;
-        if (sa->valid & EXFAT_SET_MTIME)
+                time_round(&n->atime, true);
+        }
+        if (sa->valid & EXFAT_SET_MTIME) {
                 n->mtime = sa->mtime;
-        if (sa->valid & EXFAT_SET_CRTIME)
+                time_round(&n->mtime, false);
+        }
+        if (sa->valid & EXFAT_SET_CRTIME) {
                 n->crtime = sa->crtime;
+                time_round(&n->crtime, false);
+        }
         pthread_mutex_unlock(&n->mtx);
 stat:
         pthread_mutex_lock(&vol->lock);
@@ -197,10 +203,12 @@ static int do_create(struct exfat_volume *vol, uint64_t parent, const char *name
                 r = -ENOMEM;
                 goto out;
         }
-        time_now(&now);
+        time_now_rounded(&now);
         n->is_dir = is_dir;
         n->attr = is_dir ? EXFAT_ATTR_DIRECTORY : (uint16_t) ((attributes & SETTABLE_ATTRS) | EXFAT_ATTR_ARCHIVE);
-        n->atime = n->mtime = n->crtime = now;
+        n->mtime = n->crtime = now;
+        n->atime = now;
+        time_round(&n->atime, true);
         n->ext_valid = true;
         if (is_dir) {
                 /* A directory starts with one zeroed cluster. */

@@ -71,3 +71,16 @@ void time_encode(const struct timespec *in, uint32_t *ts, uint8_t *cs10, uint8_t
 void time_now(struct timespec *ts) {
         clock_gettime(CLOCK_REALTIME, ts);
 }
+
+/* What the disk will hold: clamped to 1980..2107, 10 ms (or 2 s for the access time) steps. */
+void time_round(struct timespec *ts, bool access) {
+        uint32_t t;
+        uint8_t cs, utc;
+        time_encode(ts, &t, &cs, &utc);
+        time_decode(t, access ? 0 : cs, utc, ts);
+}
+
+void time_now_rounded(struct timespec *ts) {
+        time_now(ts);
+        time_round(ts, false);
+}

@@ -134,6 +134,12 @@ int exfat_mount(const struct exfat_device *dev, const struct exfat_options *opts
         r = boot_load(vol);
         if (r < 0)
                 goto fail;
+        if (vol->two_fats && !vol->read_only) {
+                /* Keeping a second FAT in step is TexFAT's business, which we do not implement. */
+                vol_err(vol, "volume has two FATs (TexFAT); refusing to mount read-write");
+                r = -EROFS;
+                goto fail;
+        }
         if (vol->media_failure && !vol->read_only) {
                 vol_err(vol, "volume has MediaFailure set; refusing to mount read-write");
                 r = -EROFS;
