@@ -262,6 +262,19 @@ static int serve(struct link *l, int fuse_fd, int *ret_status) {
         return 0;
 }
 
+/* The label comes from an untrusted image and the daemon drops a worker sending a string it
+ * would not accept: control characters become '_', anything else invalid an empty label. */
+static void label_for_daemon(char *buf, size_t size, const char *label) {
+        snprintf(buf, size, "%s", label);
+        for (char *p = buf; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        *p = '_';
+        if (!link_string_valid(buf, size)) {
+                log_warning("the volume label is not valid UTF-8; reporting none");
+                buf[0] = '\0';
+        }
+}
+
 static int signals_open(void) {
         sigset_t set;
         sigemptyset(&set);
@@ -311,7 +324,7 @@ int link_run(int sock) {
                 memcpy(probed.guid, l.vol.info.guid, sizeof(probed.guid));
                 probed.volume_size = l.vol.info.volume_size;
                 probed.cluster_size = l.vol.info.cluster_size;
-                snprintf(probed.label, sizeof(probed.label), "%s", l.vol.info.label);
+                label_for_daemon(probed.label, sizeof(probed.label), l.vol.info.label);
         }
         if (link_send(sock, LINK_PROBED, &probed, sizeof(probed), -1) < 0) {
                 log_error("sending PROBED to the daemon failed");

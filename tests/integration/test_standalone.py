@@ -3,6 +3,7 @@
 """exfat-worker's standalone mode: the mount itself, its options, dirty volumes, signals."""
 
 import errno
+import hashlib
 import os
 import signal
 import stat
@@ -215,6 +216,60 @@ def test_sync_and_times(env):
     itest.fsck_clean(dev)
 
 
+def test_parallel_io(env):
+    """Several writers and O_DIRECT readers at once: the loop is multi-threaded and the library
+    must keep files apart."""
+    import concurrent.futures
+    import random
+    dev = env.image(size_mb=256)
+    mnt = env.mkdir("mnt")
+    proc = env.mount_worker(dev, mnt)
+    shared = os.urandom(16 << 20)
+    write_file(os.path.join(mnt, "shared"), shared)
+
+    def writer(i):
+        rng = random.Random(i)
+        data = bytearray(rng.randbytes(8 << 20))
+        path = os.path.join(mnt, f"w{i}")
+        with open(path, "wb") as f:
+            f.write(data)
+            for _ in range(200):
+                off = rng.randrange(0, len(data) - 65536)
+                chunk = rng.randbytes(rng.randrange(1, 65536))
+                f.seek(off)
+                f.write(chunk)
+                data[off:off + len(chunk)] = chunk
+        return path, hashlib.sha256(data).hexdigest()
+
+    def reader(i):
+        rng = random.Random(100 + i)
+        fd = os.open(os.path.join(mnt, "shared"), os.O_RDONLY | os.O_DIRECT)
+        try:
+            for _ in range(300):
+                off = rng.randrange(0, len(shared))
+                n = rng.randrange(1, 1 << 20)
+                got = os.pread(fd, n, off)
+                if got != shared[off:off + n]:
+                    return f"reader {i}: wrong data at {off}+{n}"
+        finally:
+            os.close(fd)
+        return None
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        writes = [pool.submit(writer, i) for i in range(4)]
+        reads = [pool.submit(reader, i) for i in range(4)]
+        for r in reads:
+            check(r.result() is None, r.result())
+        sums = [w.result() for w in writes]
+    env.unmount_worker(mnt, proc)
+    itest.fsck_clean(dev)
+    proc = env.mount_worker(dev, mnt, "ro")
+    for path, digest in sums:
+        check(hashlib.sha256(read_file(path)).hexdigest() == digest, f"content of {path}")
+    check(read_file(os.path.join(mnt, "shared")) == shared, "shared file")
+    env.unmount_worker(mnt, proc)
+
+
 if __name__ == "__main__":
     itest.main([
         test_help_version,
@@ -227,4 +282,5 @@ if __name__ == "__main__":
         test_busy_device,
         test_signal_unmounts,
         test_sync_and_times,
+        test_parallel_io,
     ])
