@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Directory operations: mkdir/rmdir, unlink, rename in all its forms, readdir cookies. */
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -370,6 +371,67 @@ static void test_readdir_plus(void **state) {
         assert_true(EXFAT_IS_DIR(&st));
 }
 
+/* Benign secondary entries (0xE0 vendor extension) belong to the file: they survive writes and
+ * renames, within and across directories. The test appends one to a set by hand. */
+static void test_rename_keeps_benign_secondaries(void **state) {
+        struct fx *f = *state;
+        struct img_entry e;
+        uint8_t vendor[32] = { 0xE0, 0x00 };
+        bool found = false;
+
+        fx_mkdir(f, EXFAT_ROOT_INO, "target");
+        fx_create(f, EXFAT_ROOT_INO, "vendor", "payload", 7);
+        fx_unmount_check(f);
+        for (int i = 2; i < 18; i++)
+                vendor[i] = (uint8_t) (0xA0 + i); /* VendorGuid */
+        memcpy(vendor + 18, "vendor-data!!", 13);
+        assert_int_equal(img_find(f->fd, &f->g, "vendor", &e), 0);
+        assert_true(e.count == 3);
+        {
+                /* the slot after the last set of the root is free (0x00) */
+                uint8_t next[32];
+                assert_int_equal(img_pread(f->fd, next, 32, e.offs[2] + 32), 0);
+                assert_int_equal(next[0], 0x00);
+        }
+        e.offs[3] = e.offs[2] + 32;
+        memcpy(e.set + 3 * 32, vendor, 32);
+        e.count = 4;
+        e.set[1] = 3;
+        assert_int_equal(img_entry_write(f->fd, &e, true), 0);
+        /* fsck.exfat 1.2 wants only name entries after the stream ("failed to get name dentry"),
+         * so from here on the oracle is the test's own parser, not fsck */
+
+        fx_mount(f, false);
+        fx_expect_content(f, "vendor", "payload", 7);
+        {
+                uint64_t ino = fx_walk(f, "vendor");
+                assert_int_equal(exfat_open(f->vol, ino), 0);
+                fx_write(f, ino, "PAY", 3, 0);
+                exfat_release(f->vol, ino);
+        }
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "vendor", EXFAT_ROOT_INO, "renamed", 0), 0);
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "renamed", fx_walk(f, "target"),
+                                      "moved with a name long enough for two name entries", 0), 0);
+        assert_int_equal(exfat_unmount(f->vol), 0);
+        f->vol = NULL;
+        assert_int_equal(img_find(f->fd, &f->g, "target/moved with a name long enough for two name entries", &e), 0);
+        for (int i = 2; i < e.count; i++)
+                if (memcmp(e.set + i * 32, vendor, 32) == 0)
+                        found = true;
+        if (!found)
+                fail_msg("the vendor extension entry was dropped (set of %d entries)", e.count);
+        assert_int_equal(e.set[1], e.count - 1);
+        {
+                uint16_t sum;
+                memcpy(&sum, e.set + 2, 2);
+                assert_int_equal(img_set_checksum(e.set, e.count), le16toh(sum));
+        }
+        fx_expect_oracle_content(f, "target/moved with a name long enough for two name entries", "PAYload", 7);
+        assert_int_equal(img_find(f->fd, &f->g, "vendor", &e), -ENOENT);
+        fx_mount(f, false);
+        fx_expect_content(f, "target/moved with a name long enough for two name entries", "PAYload", 7);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_mkdir_rmdir, fx_setup, fx_teardown),
@@ -379,6 +441,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_rename_across_dirs, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_rename_replace_file, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_rename_directories, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_rename_keeps_benign_secondaries, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_readdir_cookies, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_readdir_plus, fx_setup, fx_teardown),
         };

@@ -2,13 +2,14 @@
 /* 20,000 files in one directory: create, look up, list, delete. Each phase has a time limit
  * that a per-operation directory scan (O(n^2) overall) would blow. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fixture.h"
 
-enum { N = 20000 };
+enum { N = 20000, BATCH = 2000 };
 
 static const struct fx_params params = { .size = 128ull << 20 };
 
@@ -19,13 +20,22 @@ static void phase_done(const char *what, double t0, double limit) {
                 fail_msg("%s took %.1f s (limit %.0f s): per-entry cost grows with the directory?", what, dt, limit);
 }
 
+/* A batch of operations in a crowded directory may not cost much more than the same batch in a
+ * nearly empty one (a scan per operation makes it about 19 times slower at 20,000 entries). */
+static void check_scaling(const char *what, double sparse, double crowded) {
+        fprintf(stderr, "# %s: %d ops %.3f s sparse, %.3f s crowded\n", what, BATCH, sparse, crowded);
+        if (crowded > 4 * sparse + 0.25)
+                fail_msg("%s: %d ops took %.2f s crowded vs %.2f s sparse: cost grows with the directory",
+                         what, BATCH, crowded, sparse);
+}
+
 static void test_many_files(void **state) {
         struct fx *f = *state;
         struct exfat_stat st;
         struct dirlist dl;
         char name[64];
         uint64_t d;
-        double t0;
+        double t0, batch_start = 0, first_batch = 0, last_batch = 0;
         uint32_t seed = 99;
         unsigned char *seen = calloc(N, 1);
 
@@ -33,13 +43,19 @@ static void test_many_files(void **state) {
         d = fx_mkdir(f, EXFAT_ROOT_INO, "crowd");
         t0 = now_seconds();
         for (int i = 0; i < N; i++) {
+                if (i % BATCH == 0)
+                        batch_start = now_seconds();
                 snprintf(name, sizeof(name), "file-%05d.dat", i);
                 int r = exfat_create(f->vol, d, name, 0, &st);
                 if (r != 0)
                         fail_msg("create %s: %s", name, strerror(-r));
                 exfat_forget(f->vol, st.ino, 1);
+                if (i == BATCH - 1)
+                        first_batch = now_seconds() - batch_start;
         }
+        last_batch = now_seconds() - batch_start;
         phase_done("create 20000", t0, 60);
+        check_scaling("create", first_batch, last_batch);
 
         t0 = now_seconds();
         for (int i = 0; i < N; i++) {
@@ -74,12 +90,19 @@ static void test_many_files(void **state) {
 
         t0 = now_seconds();
         for (int i = 0; i < N; i++) {
-                snprintf(name, sizeof(name), "file-%05d.dat", (i * 7919) % N);
+                if (i % BATCH == 0)
+                        batch_start = now_seconds();
+                /* from the end backwards: a linear scan from the start would be slowest first */
+                snprintf(name, sizeof(name), "file-%05d.dat", N - 1 - i);
                 int r = exfat_unlink(f->vol, d, name);
                 if (r != 0)
                         fail_msg("unlink %s: %s", name, strerror(-r));
+                if (i == BATCH - 1)
+                        first_batch = now_seconds() - batch_start;
         }
+        last_batch = now_seconds() - batch_start;
         phase_done("unlink 20000", t0, 60);
+        check_scaling("unlink (crowded batch vs. sparse batch)", last_batch, first_batch);
         assert_int_equal(fx_readdir_all(f, d, &dl), 0);
         assert_int_equal(dl.n, 0);
         dirlist_free(&dl);
@@ -89,9 +112,158 @@ static void test_many_files(void **state) {
         free(seen);
 }
 
+/* With a tiny cache budget every node and directory index is evicted and reloaded many times:
+ * results must not change. */
+static void test_small_cache_budget(void **state) {
+        struct fx *f = *state;
+        enum { DIRS = 20, FILES = 150 };
+        char name[64], path[96];
+        struct exfat_stat st;
+        struct dirlist dl;
+
+        assert_int_equal(exfat_unmount(f->vol), 0);
+        f->vol = NULL;
+        f->opts.cache_budget = 64 * 1024;
+        fx_mount(f, false);
+        for (int d = 0; d < DIRS; d++) {
+                snprintf(name, sizeof(name), "dir-%02d", d);
+                uint64_t dino = fx_mkdir(f, EXFAT_ROOT_INO, name);
+                for (int i = 0; i < FILES; i++) {
+                        snprintf(name, sizeof(name), "file-%02d-%03d", d, i);
+                        int r = exfat_create(f->vol, dino, name, 0, &st);
+                        if (r != 0)
+                                fail_msg("create %s: %s", name, strerror(-r));
+                        assert_int_equal(exfat_open(f->vol, st.ino), 0);
+                        fx_write(f, st.ino, name, strlen(name), 0);
+                        exfat_release(f->vol, st.ino);
+                        exfat_forget(f->vol, st.ino, 1);
+                }
+                exfat_forget(f->vol, dino, 1);
+        }
+        for (int d = 0; d < DIRS; d++)
+                for (int i = 0; i < FILES; i += 7) {
+                        snprintf(name, sizeof(name), "file-%02d-%03d", d, i);
+                        snprintf(path, sizeof(path), "dir-%02d/%s", d, name);
+                        fx_expect_content(f, path, name, strlen(name));
+                }
+        for (int d = 0; d < DIRS; d++) {
+                snprintf(name, sizeof(name), "dir-%02d", d);
+                assert_int_equal(fx_readdir_all(f, fx_walk(f, name), &dl), 0);
+                assert_int_equal(dl.n, FILES);
+                dirlist_free(&dl);
+        }
+        fx_remount(f);
+        fx_expect_content(f, "dir-19/file-19-149", "file-19-149", 11);
+}
+
+/* Several threads at once on one volume: private directories plus one shared file that all
+ * read. Threads only count failures (cmocka's asserts are not thread-safe). */
+struct worker {
+        struct fx *f;
+        int id;
+        const uint8_t *shared;
+        size_t shared_len;
+        int errors;
+        char first_error[160];
+};
+
+static void worker_fail(struct worker *w, const char *what, long v) {
+        if (w->errors++ == 0)
+                snprintf(w->first_error, sizeof(w->first_error), "thread %d: %s (%ld)", w->id, what, v);
+}
+
+static void *worker_main(void *arg) {
+        struct worker *w = arg;
+        struct exfat_volume *vol = w->f->vol;
+        struct exfat_stat st;
+        uint8_t buf[16384], back[16384];
+        char name[32];
+        uint64_t dir, shared_ino;
+        int r;
+
+        snprintf(name, sizeof(name), "t%d", w->id);
+        if ((r = exfat_mkdir(vol, EXFAT_ROOT_INO, name, &st)) != 0) {
+                worker_fail(w, "mkdir", r);
+                return NULL;
+        }
+        dir = st.ino;
+        if ((r = exfat_lookup(vol, EXFAT_ROOT_INO, "shared", &st)) != 0) {
+                worker_fail(w, "lookup shared", r);
+                return NULL;
+        }
+        shared_ino = st.ino;
+        exfat_open(vol, shared_ino);
+        for (int i = 0; i < 150; i++) {
+                size_t len = 1000 + (size_t) ((i * 7919 + w->id * 104729) % 15000);
+                uint64_t off = (uint64_t) ((i * 31 + w->id) % 1000) * 997;
+                ssize_t n;
+
+                snprintf(name, sizeof(name), "f%03d", i);
+                if ((r = exfat_create(vol, dir, name, 0, &st)) != 0) {
+                        worker_fail(w, "create", r);
+                        continue;
+                }
+                fill_pattern(buf, len, (uint32_t) (w->id * 1000 + i));
+                exfat_open(vol, st.ino);
+                if ((n = exfat_write(vol, st.ino, buf, len, 0)) != (ssize_t) len)
+                        worker_fail(w, "write", n);
+                if ((n = exfat_read(vol, st.ino, back, sizeof(back), 0)) != (ssize_t) len ||
+                    memcmp(buf, back, len) != 0)
+                        worker_fail(w, "read back", n);
+                exfat_release(vol, st.ino);
+                exfat_forget(vol, st.ino, 1);
+                if ((n = exfat_read(vol, shared_ino, back, 4096, off)) != 4096 ||
+                    memcmp(back, w->shared + off, 4096) != 0)
+                        worker_fail(w, "shared read", n);
+                if (i % 3 == 0 && (r = exfat_unlink(vol, dir, name)) != 0)
+                        worker_fail(w, "unlink", r);
+        }
+        exfat_release(vol, shared_ino);
+        exfat_forget(vol, shared_ino, 1);
+        exfat_forget(vol, dir, 1);
+        return NULL;
+}
+
+static void test_concurrent_threads(void **state) {
+        struct fx *f = *state;
+        enum { THREADS = 4 };
+        const size_t shared_len = 1024 * 1024;
+        uint8_t *shared = malloc(shared_len);
+        struct worker w[THREADS];
+        pthread_t t[THREADS];
+        struct dirlist dl;
+        char name[16];
+        double t0 = now_seconds();
+
+        assert_non_null(shared);
+        fill_pattern(shared, shared_len, 4242);
+        fx_create(f, EXFAT_ROOT_INO, "shared", shared, shared_len);
+        for (int i = 0; i < THREADS; i++) {
+                w[i] = (struct worker) { .f = f, .id = i, .shared = shared, .shared_len = shared_len };
+                assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+        }
+        for (int i = 0; i < THREADS; i++)
+                pthread_join(t[i], NULL);
+        fprintf(stderr, "# %d threads: %.2f s\n", THREADS, now_seconds() - t0);
+        for (int i = 0; i < THREADS; i++)
+                if (w[i].errors)
+                        fail_msg("%d errors, first: %s", w[i].errors, w[i].first_error);
+        fx_remount(f);
+        for (int i = 0; i < THREADS; i++) {
+                snprintf(name, sizeof(name), "t%d", i);
+                assert_int_equal(fx_readdir_all(f, fx_walk(f, name), &dl), 0);
+                assert_int_equal(dl.n, 100);
+                dirlist_free(&dl);
+        }
+        fx_expect_content(f, "shared", shared, shared_len);
+        free(shared);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 FX_TEST("many_files", test_many_files, &params),
+                cmocka_unit_test_setup_teardown(test_small_cache_budget, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_concurrent_threads, fx_setup, fx_teardown),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/stress", tests, NULL, NULL);
