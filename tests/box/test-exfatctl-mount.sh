@@ -68,7 +68,7 @@ assert m["object"].startswith("/org/exfat/Mountd1/mount/"), m
 PY
 
 log "alice writes and owns the files"
-as_user alice sh -c "echo hello >'$mp/hello.txt'" || soft_fail "alice cannot write to $mp"
+as_user alice sh -c "echo hello >'$mp/hello.txt' && mkdir '$mp/dir'" || soft_fail "alice cannot write to $mp"
 check_eq alice "$(stat -c %U "$mp/hello.txt" 2>&1)" "owner of hello.txt"
 
 log "mounting again: already mounted"
@@ -102,7 +102,9 @@ log "mount with -o options, unmount by directory"
 expect 0 exfatctl_as alice mount "$dev" -o noexec -o fmask=0077,dmask=0027
 mp2=${out#Mounted "$dev" at }
 findmnt -rn -S "$dev" -o OPTIONS | grep -qw noexec || soft_fail "noexec not in: $(findmnt -rn -S "$dev" -o OPTIONS)"
-check_eq 700 "$(stat -c %a "$mp2/hello.txt" 2>&1)" "mode of hello.txt with fmask=0077"
+# Files get 0777 & ~fmask, without the x bits under noexec; directories 0777 & ~dmask.
+check_eq 600 "$(stat -c %a "$mp2/hello.txt" 2>&1)" "mode of hello.txt with fmask=0077,noexec"
+check_eq 750 "$(stat -c %a "$mp2/dir" 2>&1)" "mode of dir with dmask=0027"
 check_eq hello "$(cat "$mp2/hello.txt" 2>&1)" "hello.txt after the forced unmount"
 expect 0 exfatctl_as alice unmount "$mp2"
 expect_out "Unmounted $mp2."
@@ -120,6 +122,19 @@ expect 0 exfatctl_as alice list --json
 python3 -c 'import json, sys; m = [m for m in json.loads(sys.argv[1]) if m["device"] == sys.argv[2]]; assert m and m[0]["read_only"] and m[0]["access"] == "ro", m' \
         "$out" "$dev" || soft_fail "read-only mount not listed as ro: [$out]"
 if as_user alice sh -c "echo x >'$mp3/ro.txt'" 2>/dev/null; then soft_fail "wrote to a read-only mount"; fi
+expect 0 exfatctl_as alice unmount "$dev"
+fsck_clean "$dev"
+
+log "dirty volume: read-only with a note, read-write with -o force"
+# VolumeFlags (boot sector offset 106) bit 1 is VolumeDirty; the flags are outside the boot checksum.
+printf '\002\000' | dd of="$dev" bs=1 seek=106 conv=notrunc status=none
+expect 0 exfatctl_as alice mount "$dev"
+expect_err_has "marked dirty"
+findmnt -rn -S "$dev" -o OPTIONS | grep -qw ro || soft_fail "dirty volume not mounted ro: $(findmnt -rn -S "$dev" -o OPTIONS)"
+expect 0 exfatctl_as alice unmount "$dev"
+expect 0 exfatctl_as alice mount -o force "$dev"
+[ -z "$err" ] || soft_fail "a forced mount printed [$err]"
+findmnt -rn -S "$dev" -o OPTIONS | grep -qw rw || soft_fail "forced mount not rw: $(findmnt -rn -S "$dev" -o OPTIONS)"
 expect 0 exfatctl_as alice unmount "$dev"
 fsck_clean "$dev"
 
