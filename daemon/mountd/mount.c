@@ -360,7 +360,7 @@ static void on_probed(Mount *m, const struct link_probed *p) {
         char uuid[16];
         int r;
 
-        r = link_check_probed(p, device_size(m->device_fd));
+        r = link_check_probed(p, m->device_size);
         if (r < 0) {
                 mount_abandon(m, "worker sent an invalid probe result");
                 return;
@@ -547,6 +547,7 @@ int mount_begin(Mount *m, sd_bus_message *request) {
                             r == -EBUSY ? "it is in use" : strerr(r));
                 goto fail;
         }
+        m->device_size = device_size(m->device_fd);
         r = units_worker_name(m->device, &m->unit);
         if (r < 0)
                 goto fail_internal;

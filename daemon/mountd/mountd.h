@@ -83,6 +83,7 @@ struct Mount {
 
         int sock;                 /* our end of the worker's socketpair */
         int device_fd;            /* until sent to the worker */
+        uint64_t device_size;     /* bytes, to check what the worker reports */
         sd_event_source *io;
         sd_event_source *timer;
         sd_event_source *offload; /* blocking syscalls in a thread */

@@ -1,0 +1,46 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The worker is untrusted: a stand-in that lies on the link (wrong version, an fd with HELLO, short
+# or garbage packets, messages out of order, labels without NUL or with control characters, a volume
+# larger than the device, bad cluster sizes, out-of-range status and flags) must get its Mount refused
+# with a named error, leave nothing mounted and no mount point behind, and the daemon must stay up.
+. "${BOX_LIB:-$(dirname "$0")/lib}/common.sh"
+. "$(dirname "$0")/mountd-lib.sh"
+in_box_require
+
+# The box's /usr is its own writable overlay: the real worker is replaced in here only.
+install -m 0755 "$(dirname "$0")/mountd-hostile-worker.py" /usr/libexec/exfat-worker
+mark_loops_removable
+busctl --system introspect "$MOUNTD_DEST" "$MOUNTD_PATH" >/dev/null
+pid=$(mountd_pid)
+make_exfat_loop dev 64M -L HOSTILE
+unit="exfat-worker@$(systemd-escape --path "$dev").service"
+
+try_mode() {
+        local mode=$1 want=$2 t0
+        echo "$mode" >/etc/exfat-mountd/hostile-mode
+        t0=$(date +%s%N)
+        expect_error "$want" Mount "$dev" "{}"
+        findmnt --source "$dev" >/dev/null && fail "$mode: $dev is mounted"
+        [ -z "$(ls -A /run/media/root 2>/dev/null)" ] || fail "$mode: left $(ls /run/media/root)"
+        wait_for 10 sh -c "! systemctl is-active --quiet '$unit'" || fail "$mode: $unit still active"
+        mountd_alive "$pid"
+        pass "$mode: $want in $((($(date +%s%N) - t0) / 1000000)) ms, nothing left, daemon up"
+}
+
+try_mode version WorkerFailed
+try_mode fd WorkerFailed
+try_mode garbage WorkerFailed
+try_mode short WorkerFailed
+try_mode exit WorkerFailed
+try_mode early-ready WorkerFailed
+try_mode badlabel WorkerFailed
+try_mode ctrl-label WorkerFailed
+try_mode hugesize WorkerFailed
+try_mode badcluster WorkerFailed
+try_mode badstatus WorkerFailed
+try_mode badflag WorkerFailed
+try_mode twice WorkerFailed
+try_mode notready WorkerFailed
+try_mode notexfat NotExfat
+check_contains "$(box_journal exfat-mountd.service)" "invalid probe result" "daemon log"
