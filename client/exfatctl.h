@@ -40,5 +40,6 @@ int call_authorized(const struct context *c, sd_bus *bus, sd_bus_message *m,
                     sd_bus_error *error, sd_bus_message **reply);
 
 /* Turns a relative path given by the user into an absolute one (the daemon has another working
- * directory); absolute paths are returned as they are. Returns a malloc'd string or NULL on OOM. */
+ * directory) and drops trailing slashes; symlinks in absolute paths are left to the daemon.
+ * Returns a malloc'd string or NULL on OOM. */
 char *path_make_absolute_cwd(const char *p);

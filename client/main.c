@@ -7,6 +7,7 @@
 #include "config.h"
 #include "errors.h"
 #include "exfatctl.h"
+#include "util.h"
 
 enum {
         OPT_NO_ASK_PASSWORD = 0x100,
@@ -21,6 +22,7 @@ enum {
         ALLOW_OPTIONS     = 1 << 2,
         ALLOW_FORCE       = 1 << 3,
         ALLOW_JSON        = 1 << 4,
+        NEEDS_AUTH        = 1 << 5,  /* calls polkit-checked methods: --no-ask-password matters */
 };
 
 static const char exit_status_help[] =
@@ -43,7 +45,7 @@ static const struct command {
         const char *usage;
         const char *help;
 } commands[] = {
-        { "mount", cmd_mount, ALLOW_READ_ONLY | ALLOW_MOUNT_POINT | ALLOW_OPTIONS,
+        { "mount", cmd_mount, ALLOW_READ_ONLY | ALLOW_MOUNT_POINT | ALLOW_OPTIONS | NEEDS_AUTH,
           "mount DEVICE [--read-only] [--mount-point DIR] [-o KEY=VALUE]...",
           "Mounts the exFAT volume on DEVICE for you, by default at /run/media/$USER/LABEL.\n\n"
           "  -r, --read-only        mount read-only\n"
@@ -53,12 +55,12 @@ static const struct command {
           "                           dmask=OCTAL, fmask=OCTAL  permission masks (default 0022, 0133)\n"
           "                           noexec, sync              booleans (=yes/no, bare means yes)\n"
           "                           force                     mount a dirty volume read-write\n" },
-        { "unmount", cmd_unmount, ALLOW_FORCE,
+        { "unmount", cmd_unmount, ALLOW_FORCE | NEEDS_AUTH,
           "unmount DEVICE|DIR [--force]",
           "Unmounts a volume mounted by exfat-mountd. Returns once all data is on the device and it is\n"
           "safe to unplug.\n\n"
           "  -f, --force  detach the mount even if files on it are in use\n" },
-        { "label", cmd_label, 0,
+        { "label", cmd_label, NEEDS_AUTH,
           "label DEVICE LABEL",
           "Sets the volume label of DEVICE, mounted or not (at most 11 characters; \"\" clears it).\n" },
         { "list", cmd_list, ALLOW_JSON,
@@ -93,9 +95,10 @@ static void help_general(void) {
 }
 
 static void help_command(const struct command *cmd) {
-        printf("Usage: exfatctl %s\n\n%s\n"
-               "  --no-ask-password  never ask for a password; fail if authorization needs one\n\n%s",
-               cmd->usage, cmd->help, exit_status_help);
+        printf("Usage: exfatctl %s\n\n%s\n", cmd->usage, cmd->help);
+        if (cmd->allowed & NEEDS_AUTH)
+                printf("  --no-ask-password  never ask for a password; fail if authorization needs one\n\n");
+        fputs(exit_status_help, stdout);
 }
 
 static int usage_error(const char *fmt, const char *arg) {
@@ -121,7 +124,7 @@ int main(int argc, char **argv) {
         unsigned used = 0;
         bool help = false;
         const char *why;
-        char *mount_point = NULL;
+        _cleanup_(freep) char *mount_point = NULL;
         int opt, r;
 
         opterr = 0;
@@ -153,8 +156,7 @@ int main(int argc, char **argv) {
                         used |= ALLOW_FORCE;
                         break;
                 case 'o':
-                        r = mount_options_parse(&c.mount_options, optarg, &why);
-                        if (r < 0) {
+                        if (mount_options_parse(&c.mount_options, optarg, &why) < 0) {
                                 fprintf(stderr, "exfatctl: -o %s: %s\n", optarg, why);
                                 return EXFATCTL_EXIT_USAGE;
                         }
@@ -201,7 +203,5 @@ int main(int argc, char **argv) {
         if (used & ~cmd->allowed)
                 return usage_error("an option given does not apply to \"%s\"", cmd->name);
 
-        r = cmd->run(&c, argc - optind - 1, argv + optind + 1);
-        free(mount_point);
-        return r;
+        return cmd->run(&c, argc - optind - 1, argv + optind + 1);
 }

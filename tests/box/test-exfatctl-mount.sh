@@ -106,7 +106,7 @@ findmnt -rn -S "$dev" -o OPTIONS | grep -qw noexec || soft_fail "noexec not in: 
 check_eq 600 "$(stat -c %a "$mp2/hello.txt" 2>&1)" "mode of hello.txt with fmask=0077,noexec"
 check_eq 750 "$(stat -c %a "$mp2/dir" 2>&1)" "mode of dir with dmask=0027"
 check_eq hello "$(cat "$mp2/hello.txt" 2>&1)" "hello.txt after the forced unmount"
-expect 0 exfatctl_as alice unmount "$mp2"
+expect 0 exfatctl_as alice unmount "$mp2/"
 expect_out "Unmounted $mp2."
 ! mounted "$dev" || soft_fail "$dev still mounted after unmount $mp2"
 
