@@ -125,7 +125,7 @@ int main(int argc, char **argv) {
         bool help = false;
         const char *why;
         _cleanup_(freep) char *mount_point = NULL;
-        int opt, r;
+        int opt;
 
         opterr = 0;
         while ((opt = getopt_long(argc, argv, ":hrm:fo:", options, NULL)) >= 0)
