@@ -88,11 +88,37 @@ int fx_setup(void **state) {
         return -1;
 }
 
+/* Every test that leaves a read-write mount behind gets the same end check as
+ * fx_unmount_check; a failure here fails the test ("Test teardown failed"). */
+static int final_check(struct fx *f) {
+        uint8_t flags;
+        int r = exfat_unmount(f->vol);
+
+        f->vol = NULL;
+        if (r != 0) {
+                fprintf(stderr, "final check: exfat_unmount: %s\n", strerror(-r));
+                return -1;
+        }
+        r = img_fsck(f->path);
+        if (r != 0) {
+                fprintf(stderr, "final check: fsck.exfat -n exited %d\n", r);
+                return -1;
+        }
+        if (img_volume_flags(f->fd, &flags) < 0 || (flags & 0x02)) {
+                fprintf(stderr, "final check: VolumeDirty still set after unmount\n");
+                return -1;
+        }
+        return 0;
+}
+
 int fx_teardown(void **state) {
         struct fx *f = *state;
+        int r = 0;
 
         if (!f)
                 return 0;
+        if (f->vol && !f->opts.read_only && !f->no_final_check)
+                r = final_check(f);
         if (f->vol)
                 exfat_unmount(f->vol);
         if (f->p.wrap)
@@ -105,7 +131,7 @@ int fx_teardown(void **state) {
         }
         free(f);
         *state = NULL;
-        return 0;
+        return r;
 }
 
 void fx_mount(struct fx *f, bool read_only) {

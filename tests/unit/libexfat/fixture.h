@@ -37,6 +37,7 @@ struct fx {
         struct exfat_options opts;
         struct exfat_volume *vol;
         struct img_geom g;              /* as formatted */
+        bool no_final_check;            /* teardown skips unmount + fsck of a left-over mount */
 };
 
 /* Setup/teardown for cmocka; a prestate, if any, is a struct fx_params. */

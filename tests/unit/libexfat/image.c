@@ -606,27 +606,34 @@ int img_label(int fd, const struct img_geom *g, char *buf, size_t size) {
         return 0;
 }
 
-int img_add_guid(int fd, const uint8_t guid[16]) {
+int img_add_root_entry(int fd, const uint8_t entry[32]) {
         struct img_geom g;
         struct dir d;
-        uint8_t e[32] = { 0xA0 };
+        uint8_t e[32];
         int r = img_geom_read(fd, false, &g);
 
         if (r < 0)
                 return r;
+        memcpy(e, entry, 32);
+        e[1] = 0; /* a lone primary entry */
+        put16(e + 2, img_set_checksum(e, 1));
         r = dir_load(fd, &g, g.root_cluster, 0, false, &d);
         if (r >= 0) {
                 r = -ENOSPC;
                 for (size_t p = 0; p < d.len; p += 32)
                         if (d.data[p] == 0x00) {
-                                memcpy(e + 6, guid, 16);
-                                put16(e + 2, img_set_checksum(e, 1));
                                 r = img_pwrite(fd, e, 32, dir_offset(&d, p));
                                 break;
                         }
         }
         dir_free(&d);
         return r;
+}
+
+int img_add_guid(int fd, const uint8_t guid[16]) {
+        uint8_t e[32] = { 0xA0 };
+        memcpy(e + 6, guid, 16);
+        return img_add_root_entry(fd, e);
 }
 
 void img_decode_time(uint32_t dos, uint8_t ten_ms, uint8_t utc_off, int64_t *sec, long *nsec) {

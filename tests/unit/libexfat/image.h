@@ -100,6 +100,8 @@ int img_read_file(int fd, const struct img_geom *g, const struct img_entry *e, v
 int img_label(int fd, const struct img_geom *g, char *buf, size_t size);
 /* Puts a volume GUID entry (0xA0) in the first free root slot. */
 int img_add_guid(int fd, const uint8_t guid[16]);
+/* Puts any primary entry with SecondaryCount 0 (checksum filled in) in the first free root slot. */
+int img_add_root_entry(int fd, const uint8_t entry[32]);
 
 /* Decodes a DOS timestamp + 10 ms increment + UTC offset byte into seconds/ns since the epoch. */
 void img_decode_time(uint32_t dos, uint8_t ten_ms, uint8_t utc_off, int64_t *sec, long *nsec);

@@ -369,6 +369,42 @@ static void test_truncated_device(void **state) {
         }
 }
 
+/* An unknown critical primary entry in the root: the library cannot know what it would break
+ * by writing, so read-write is refused while read-only works. */
+static void test_unknown_critical_entry(void **state) {
+        struct fx *f = *state;
+        struct exfat_volume *vol = NULL;
+        uint8_t e[32] = { 0x84 };
+
+        assert_int_equal(img_add_root_entry(f->fd, e), 0);
+        assert_int_equal(exfat_mount(f->dev, &f->opts, &vol), -EROFS);
+        assert_null(vol);
+        fx_mount(f, true);
+        assert_int_equal(exfat_unmount(f->vol), 0);
+        f->vol = NULL;
+}
+
+static void test_media_failure(void **state) {
+        struct fx *f = *state;
+        struct exfat_volume *vol = NULL;
+        struct exfat_info info;
+        uint8_t flags;
+
+        assert_int_equal(img_set_volume_flags(f->fd, 0x04), 0);
+        probe_ok(f, &info);
+        assert_true(info.media_failure);
+        assert_false(info.dirty);
+        assert_int_equal(exfat_mount(f->dev, &f->opts, &vol), -EROFS);
+        assert_null(vol);
+        fx_mount(f, true);
+        exfat_get_info(f->vol, &info);
+        assert_true(info.media_failure);
+        assert_int_equal(exfat_unmount(f->vol), 0);
+        f->vol = NULL;
+        assert_int_equal(img_volume_flags(f->fd, &flags), 0);
+        assert_int_equal(flags, 0x04);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 FX_TEST("geometry_512_4k", test_geometry, &geo_512_4k),
@@ -390,6 +426,8 @@ int main(void) {
                 FX_TEST("both_boot_regions_bad", test_both_boot_regions_bad, &plain),
                 FX_TEST("bad_geometry", test_bad_geometry, &plain),
                 FX_TEST("truncated_device", test_truncated_device, &plain),
+                FX_TEST("unknown_critical_entry", test_unknown_critical_entry, &plain),
+                FX_TEST("media_failure", test_media_failure, &plain),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/boot", tests, NULL, NULL);

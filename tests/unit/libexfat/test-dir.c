@@ -428,6 +428,7 @@ static void test_rename_keeps_benign_secondaries(void **state) {
         }
         fx_expect_oracle_content(f, "target/moved with a name long enough for two name entries", "PAYload", 7);
         assert_int_equal(img_find(f->fd, &f->g, "vendor", &e), -ENOENT);
+        f->no_final_check = true; /* fsck.exfat 1.2 rejects the vendor entry, see above */
         fx_mount(f, false);
         fx_expect_content(f, "target/moved with a name long enough for two name entries", "PAYload", 7);
 }

@@ -135,6 +135,13 @@ static void test_enospc(void **state) {
         assert_int_equal(exfat_mkdir(f->vol, EXFAT_ROOT_INO, "nospace", &st), -ENOSPC);
         exfat_release(f->vol, ino);
         fx_unmount_check(f);
+        {
+                /* PercentInUse tracks allocation (or says "not available") */
+                uint8_t pct;
+                assert_int_equal(img_pread(f->fd, &pct, 1, 112), 0);
+                if (pct != 100 && pct != 0xFF)
+                        fail_msg("PercentInUse %u on a full volume", pct);
+        }
         fx_mount(f, false);
         assert_int_equal(fx_free_clusters(f), 0);
         assert_int_equal(exfat_unlink(f->vol, EXFAT_ROOT_INO, "filler"), 0);
