@@ -29,8 +29,16 @@ as_carol_on_tty() {        # as_carol_on_tty PASSWORD|- EXFATCTL-ARGS...
                 env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" exfatctl "$@"
 }
 
+agents() {        # pids of running pkttyagent processes (no procps needed)
+        local p
+        for p in /proc/[0-9]*; do
+                [ "$(cat "$p/comm" 2>/dev/null)" = pkttyagent ] && echo "${p#/proc/}"
+        done
+        return 0
+}
+
 no_agents_left() {
-        ! pgrep -x pkttyagent >/dev/null
+        [ -z "$(agents)" ]
 }
 
 log "no terminal: no prompt, refused"
@@ -44,15 +52,18 @@ expect 3 as_carol_on_tty - --no-ask-password mount "$dev"
 log "terminal, wrong password: refused"
 expect 3 as_carol_on_tty wrong-password mount "$dev"
 grep -q "Password:" <<<"$out" || soft_fail "no password prompt: [$out]"
+grep -q "AUTHENTICATION FAILED" <<<"$out" || soft_fail "the agent did not report the failure: [$out]"
+grep -q "Not authorized to mount $dev" <<<"$out" || soft_fail "no refusal message: [$out]"
 ! findmnt -rn -S "$dev" >/dev/null || soft_fail "$dev mounted with a wrong password"
-wait_for 5 no_agents_left || soft_fail "pkttyagent left running: $(pgrep -a pkttyagent)"
+wait_for 5 no_agents_left || soft_fail "pkttyagent left running: $(agents)"
 
 log "terminal, right password: mounted"
 expect 0 as_carol_on_tty "$password" mount "$dev"
 grep -q "AUTHENTICATING FOR org.exfat.mountd.mount" <<<"$out" || soft_fail "no polkit prompt: [$out]"
-grep -q "^Mounted $dev at /run/media/carol/AGENT" <<<"$out" || soft_fail "not mounted: [$out]"
+# The agent's colour escapes may precede our line on the terminal: not anchored.
+grep -q "Mounted $dev at /run/media/carol/AGENT\$" <<<"$out" || soft_fail "not mounted: [$out]"
 findmnt -rn -S "$dev" >/dev/null || soft_fail "$dev not mounted after the right password"
-wait_for 5 no_agents_left || soft_fail "pkttyagent left running: $(pgrep -a pkttyagent)"
+wait_for 5 no_agents_left || soft_fail "pkttyagent left running: $(agents)"
 
 log "unmount (own mount, password again)"
 expect 0 as_carol_on_tty "$password" unmount "$dev"
