@@ -4,8 +4,9 @@
  * and is evicted (with its directory index) when the cache budget is exceeded. */
 #include "internal.h"
 
+/* Cluster maps change under node->io, everything else under vol->lock: hence atomic. */
 void mem_account(struct exfat_volume *vol, ssize_t delta) {
-        vol->mem = (size_t) ((ssize_t) vol->mem + delta);
+        __atomic_add_fetch(&vol->mem, (size_t) delta, __ATOMIC_RELAXED);
 }
 
 static size_t ino_bucket(const struct exfat_volume *vol, uint64_t ino) {
@@ -136,7 +137,7 @@ void node_detach(struct exfat_volume *vol, struct exfat_node *n) {
 }
 
 void node_trim(struct exfat_volume *vol) {
-        while (vol->mem > vol->budget && vol->lru_tail) {
+        while (__atomic_load_n(&vol->mem, __ATOMIC_RELAXED) > vol->budget && vol->lru_tail) {
                 struct exfat_node *n = vol->lru_tail;
                 node_detach(vol, n);
                 node_free(vol, n);
