@@ -15,7 +15,6 @@
  * and mount point went away. */
 struct monitor {
         struct mount_list known;
-        int exit_code;
 };
 
 static struct mount_info *find(struct monitor *mon, const char *object) {
@@ -66,7 +65,7 @@ static int on_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_error *
         r = sd_bus_message_read(m, "o", &path);
         if (r >= 0)
                 r = mount_info_read_interfaces(m, &info);
-        if (r >= 0 && r > 0) {
+        if (r > 0) {        /* a Mount object, not some other interface appearing */
                 info.object = strdup(path);
                 r = info.object ? 0 : -ENOMEM;
                 if (r >= 0) {
