@@ -1,0 +1,44 @@
+#!/bin/bash
+# Shows that the libexfat unit tests can fail: applies one small bug at a time to a copy of
+# libexfat/, builds the named test program against it, and reports which tests catch it.
+# Not part of the suite (the mutations are tied to the library's current source lines; a
+# mutation that no longer applies is reported as such). Usage: mutation-check.sh [workdir]
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../../.." && pwd)
+work=${1:-$(mktemp -d /tmp/exfat-mutation-XXXXXX)}
+trap 'rm -rf "$work"' EXIT
+survived=0
+
+run_one() { # file sed-expression test-module
+        rm -rf "$work/lib" && cp -r "$src/libexfat" "$work/lib"
+        if ! sed -i "$2" "$work/lib/$1" || cmp -s "$work/lib/$1" "$src/libexfat/$1"; then
+                echo "not applied  $1: $2"
+                return
+        fi
+        if ! gcc -O1 -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -I"$work/lib" -I"$here" -w \
+                "$work"/lib/*.c "$here"/image.c "$here"/wrapdev.c "$here"/fixture.c "$here/test-$3.c" \
+                -lcmocka -lpthread -o "$work/bin"; then
+                echo "build failed $1: $2"
+                return
+        fi
+        failed=$(cd "$work" && timeout 300 ./bin 2>&1 | grep -E '^\[  (FAILED|ERROR)   ?\] [a-z_0-9]+$' |
+                 awk '{print $NF}' | sort -u | tr '\n' ' ')
+        if [ -n "$failed" ]; then
+                echo "killed       $1 -> test-$3: $failed"
+        else
+                echo "SURVIVED     $1: $2 (test-$3)"
+                survived=$((survived + 1))
+        fi
+}
+
+run_one volume.c 's/volume_flags & ~VOLUME_FLAG_DIRTY/volume_flags/' boot
+run_one upcase.c 's/if (table_checksum(raw, length) != checksum)/if (0)/' corrupt
+run_one entryset.c 's/if (le16toh(f->set_checksum) != entry_set_checksum(es->e, es->count))/if (0)/' corrupt
+run_one name.c "s/c == '\"' || //" name
+run_one ops.c 's/r = -ENOTEMPTY;/r = 0;/' dir
+run_one file.c 's/if (n_ > (1u << 30))/if (n_ > vol->cluster_size - in)/; s/n_ = 1u << 30;/n_ = vol->cluster_size - in;/' device
+run_one chain.c 's/bad = e\[i\].pcl + e\[i\].len > e\[i + 1\].pcl;/bad = false;/' corrupt
+run_one time.c 's/sec2 \* 2 + cs10 \/ 100/sec2 * 2/' time
+run_one file.c 's/r = dev_zero(vol, dev_off, n_);/r = 0;/' file
+exit $((survived > 0))
