@@ -479,6 +479,18 @@ static void on_clean(Mount *m, const struct link_status *s) {
         m->clean_status = s->status;
         if (s->status < 0)
                 log_error("%s: worker could not shut down cleanly: %s", m->device, strerr(s->status));
+        if (m->step == STEP_UNMOUNTING) {
+                /* Our umount2 reached the worker as DESTROY and it finished on its own; the thread's
+                 * completion goes on from here. */
+                m->clean_early = true;
+                return;
+        }
+        if (m->step == STEP_SERVING) {
+                /* Somebody unmounted it behind our back; the worker is done. */
+                log_warning("%s: %s was unmounted outside exfat-mountd; the worker finished", m->device, m->mount_point);
+                set_state(m, STATE_UNMOUNTING);
+                (void) link_send(m->sock, LINK_SHUTDOWN, NULL, 0, -1);
+        }
         m->step = STEP_WAIT_EXIT;
         (void) arm_timer(m, TIMEOUT_EXIT);
 }
@@ -500,7 +512,8 @@ static void on_link_message(void *userdata, enum link_type type, const union lin
                 on_ready(m, &p->status);
         else if (type == LINK_LABEL_SET && m->step == STEP_WAIT_LABEL_SET)
                 on_label_set(m, &p->status);
-        else if (type == LINK_CLEAN && m->step == STEP_WAIT_CLEAN)
+        else if (type == LINK_CLEAN && !m->clean_early &&
+                 (m->step == STEP_WAIT_CLEAN || m->step == STEP_UNMOUNTING || m->step == STEP_SERVING))
                 on_clean(m, &p->status);
         else {
                 char why[96];
@@ -513,6 +526,10 @@ static void on_link_gone(void *userdata, int reason) {
         Mount *m = userdata;
 
         m->io = sd_event_source_disable_unref(m->io);
+        if (m->step == STEP_UNMOUNTING && m->clean_early) {
+                m->link_closed = true; /* on_umount_done finishes */
+                return;
+        }
         if (m->step == STEP_WAIT_EXIT) {
                 /* The normal end of an unmount or a relabel. */
                 m->step = STEP_DEAD;
@@ -620,7 +637,18 @@ static void on_umount_done(void *userdata, int result) {
                 return;
         }
         m->mounted = false;
-        send_shutdown(m);
+        if (!m->clean_early) {
+                send_shutdown(m);
+                return;
+        }
+        /* The worker lingers for this acknowledgement (it may have gone already: no matter). */
+        if (!m->link_closed)
+                (void) link_send(m->sock, LINK_SHUTDOWN, NULL, 0, -1);
+        m->step = STEP_WAIT_EXIT;
+        if (m->link_closed)
+                on_link_gone(m, -ECONNRESET);
+        else
+                (void) arm_timer(m, TIMEOUT_EXIT);
 }
 
 int mount_unmount(Mount *m, sd_bus_message *request, bool force) {

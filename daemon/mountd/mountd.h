@@ -94,6 +94,8 @@ struct Mount {
         bool fd_stored;
         bool unit_stopping;
         int clean_status;
+        bool clean_early;         /* CLEAN came during umount2 (the worker saw DESTROY) */
+        bool link_closed;
 
         sd_bus_slot *object_slot;
         bool exported;

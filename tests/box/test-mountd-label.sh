@@ -41,7 +41,8 @@ out=$(as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.
         fail "Mount failed: $out"
 obj=$(awk '{print $2}' <<<"$out" | tr -d '"')
 mp=$(awk '{print $3}' <<<"$out" | tr -d '"')
-check_eq "/run/media/alice/Ünïcødé_11c" "$mp" "mount point named after the label"
+[ -d "/run/media/alice/Ünïcødé_11c" ] && findmnt --mountpoint "/run/media/alice/Ünïcødé_11c" >/dev/null ||
+        fail "mount point not named after the label: $mp"
 as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Label 'ssa{sv}' "$dev" "Mounted" 0 ||
         fail "Label of the mounted device failed"
 check_eq "\"Mounted\"" "$(mount_prop "$obj" Label)" "Label property"

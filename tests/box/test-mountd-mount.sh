@@ -89,15 +89,15 @@ findmnt --mountpoint "$mp" >/dev/null || fail "bob's refused Unmount unmounted i
 pass "AlreadyMounted for a second Mount; bob's Unmount refused"
 
 # Busy: an open file keeps the mount; Unmount says Busy and changes nothing.
-as_user alice bash -c "exec 3<'$mp/hello.txt'; sleep 30" &
-holder=$!
+as_user alice bash -c "exec 3<'$mp/hello.txt'; exec sleep 30" &
+wait_for 5 pgrep -u alice -x sleep || fail "the holder did not start"
+holder=$(pgrep -u alice -x sleep)
 on_exit "kill $holder 2>/dev/null || true"
-wait_for 5 sh -c "ls -l /proc/$holder/fd 2>/dev/null | grep -q hello.txt || ls -l /proc/\$(pgrep -P $holder sleep)/fd 2>/dev/null | grep -q hello.txt" ||
-        fail "the holder did not open the file"
+wait_for 5 sh -c "ls -l /proc/$holder/fd 2>/dev/null | grep -q hello.txt" || fail "the holder did not open the file"
 expect_error Busy as alice Unmount "$mp" "{}"
 check_eq "\"mounted\"" "$(mount_prop "$obj" State)" "State after a Busy unmount"
 findmnt --mountpoint "$mp" >/dev/null || fail "a Busy Unmount unmounted it"
-kill "$holder" 2>/dev/null; pkill -P "$holder" 2>/dev/null || true; wait "$holder" 2>/dev/null || true
+{ kill "$holder"; wait; } 2>/dev/null || true
 pass "busy mount: Busy, still mounted"
 
 # Unmount through the mount object; when it returns, the volume must be clean.
