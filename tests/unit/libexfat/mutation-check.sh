@@ -2,7 +2,8 @@
 # Shows that the libexfat unit tests can fail: applies one small bug at a time to a copy of
 # libexfat/, builds the named test program against it, and reports which tests catch it.
 # Not part of the suite (the mutations are tied to the library's current source lines; a
-# mutation that no longer applies is reported as such). Usage: mutation-check.sh [workdir]
+# mutation that no longer applies is reported as such).
+# Usage: [ONLY=regex] mutation-check.sh [workdir]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../../.." && pwd)
@@ -11,6 +12,7 @@ trap 'rm -rf "$work"' EXIT
 survived=0
 
 run_one() { # file sed-expression test-module
+        [ -n "${ONLY:-}" ] && ! [[ "$1 $2 $3" =~ $ONLY ]] && return
         rm -rf "$work/lib" && cp -r "$src/libexfat" "$work/lib"
         if ! sed -i "$2" "$work/lib/$1" || cmp -s "$work/lib/$1" "$src/libexfat/$1"; then
                 echo "not applied  $1: $2"
@@ -41,4 +43,9 @@ run_one file.c 's/if (n_ > (1u << 30))/if (n_ > vol->cluster_size - in)/; s/n_ =
 run_one chain.c 's/bad = e\[i\].pcl + e\[i\].len > e\[i + 1\].pcl;/bad = false;/' corrupt
 run_one time.c 's/sec2 \* 2 + cs10 \/ 100/sec2 * 2/' time
 run_one file.c 's/r = dev_zero(vol, dev_off, n_);/r = 0;/' file
+run_one ops.c 's/r = cb(ctx, name, \&st, slot + es.count);/r = cb(ctx, name, \&st, slot);/' dir
+run_one chain.c 's/r = fat_set(vol, last->pcl + last->len - 1, start);/r = 0;/' file
+run_one name.c '/^uint16_t name_hash/,/^}/s/uint16_t c = upcase(vol, name\[i\]);/uint16_t c = name[i];/' name
+run_one name.c '/^uint32_t name_key/,/^}/s/uint16_t c = upcase(vol, name\[i\]);/uint16_t c = name[i];/' name
+run_one ops.c 's/if (n->nopen == 0 && n->busy == 0)/if (1)/' file
 exit $((survived > 0))
