@@ -5,6 +5,7 @@
 #include <systemd/sd-bus.h>
 
 #include "options.h"
+#include "path.h"
 
 /* The parsed command line, shared by all commands. */
 struct context {
@@ -38,8 +39,3 @@ int auth_option_append(const struct context *c, sd_bus_message *m);
  * long enough to type a password. Returns sd_bus_call()'s result. */
 int call_authorized(const struct context *c, sd_bus *bus, sd_bus_message *m,
                     sd_bus_error *error, sd_bus_message **reply);
-
-/* Turns a relative path given by the user into an absolute one (the daemon has another working
- * directory) and drops trailing slashes; symlinks in absolute paths are left to the daemon.
- * Returns a malloc'd string or NULL on OOM. */
-char *path_make_absolute_cwd(const char *p);

@@ -5,10 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <cmocka.h>
 
+#include "bus-message.h"
 #include "options.h"
 
 static struct mount_options parse_ok(const char *arg) {
@@ -129,22 +128,16 @@ static void test_append_types(void **state) {
         struct mount_options o = parse_ok("uid=1000,dmask=027,noexec");
         const char *key;
         uint32_t u;
-        int b;
+        int b, peer = -1;
 
-        int fds[2];
-
-        /* Messages need a started bus; one end of a socketpair is enough, nothing is sent. */
-        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-        assert_int_equal(sd_bus_new(&bus), 0);
-        assert_int_equal(sd_bus_set_fd(bus, fds[0], fds[0]), 0);
-        assert_true(sd_bus_start(bus) >= 0);
+        bus = test_bus_new(&peer);
+        assert_non_null(bus);
         assert_int_equal(sd_bus_message_new_method_call(bus, &m, "org.exfat.Mountd1", "/org/exfat/Mountd1",
                                                         "org.exfat.Mountd1.Manager", "Mount"), 0);
         assert_true(sd_bus_message_open_container(m, 'a', "{sv}") >= 0);
         assert_int_equal(mount_options_append(&o, m), 0);
         assert_true(sd_bus_message_close_container(m) >= 0);
-        assert_true(sd_bus_message_seal(m, 1, 0) >= 0);
-        assert_true(sd_bus_message_rewind(m, 1) >= 0);
+        assert_true(test_message_rewind(m));
 
         assert_int_equal(sd_bus_message_enter_container(m, 'a', "{sv}"), 1);
         assert_int_equal(sd_bus_message_read(m, "{sv}", &key, "u", &u), 1);
@@ -159,8 +152,7 @@ static void test_append_types(void **state) {
         assert_int_equal(sd_bus_message_at_end(m, 0), 1);
 
         sd_bus_message_unref(m);
-        sd_bus_close_unref(bus);
-        close(fds[1]);
+        test_bus_free(bus, peer);
 }
 
 int main(void) {
