@@ -64,6 +64,48 @@ int img_run(const char *const *argv) {
         return WEXITSTATUS(status);
 }
 
+int img_run_capture(const char *const *argv, char *out, size_t size) {
+        char path[256];
+        posix_spawn_file_actions_t fa;
+        int pipefd[2], r, status;
+        size_t used = 0;
+        pid_t pid;
+
+        if (size == 0 || pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        tool_path(argv[0], path, sizeof(path));
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+        r = posix_spawnp(&pid, path, &fa, NULL, (char *const *) argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        close(pipefd[1]);
+        if (r != 0) {
+                close(pipefd[0]);
+                return -r;
+        }
+        for (;;) {
+                ssize_t n = read(pipefd[0], out + used, size - 1 - used);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                used += (size_t) n;
+                if (used == size - 1) {
+                        char sink[512]; /* drain the rest so the tool can exit */
+                        while (read(pipefd[0], sink, sizeof(sink)) > 0)
+                                ;
+                        break;
+                }
+        }
+        out[used] = 0;
+        close(pipefd[0]);
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -ECHILD;
+}
+
 int img_fsck(const char *path) {
         const char *argv[] = { "fsck.exfat", "-n", path, NULL };
         return img_run(argv);

@@ -26,6 +26,57 @@ static void probe_ok(struct fx *f, struct exfat_info *info) {
                 fail_msg("exfat_probe: %s", strerror(-r));
 }
 
+/* The value after "key:" in dump.exfat's output. */
+static bool dump_field(const char *dump, const char *key, char *val, size_t size) {
+        const char *p = strstr(dump, key);
+        size_t n = 0;
+
+        if (!p)
+                return false;
+        p = strchr(p, ':');
+        if (!p)
+                return false;
+        for (p++; *p == ' ' || *p == '\t'; p++)
+                ;
+        while (p[n] && p[n] != '\n' && n + 1 < size) {
+                val[n] = p[n];
+                n++;
+        }
+        val[n] = 0;
+        return true;
+}
+
+static unsigned long long dump_number(const char *dump, const char *key) {
+        char v[64];
+        if (!dump_field(dump, key, v, sizeof(v)))
+                fail_msg("dump.exfat printed no \"%s\"", key);
+        return strtoull(v, NULL, 0);
+}
+
+/* exfatprogs' own reading of the image agrees with exfat_probe. */
+static void check_against_dump(struct fx *f, const struct exfat_info *info) {
+        const char *argv[] = { "dump.exfat", f->path, NULL };
+        char *out = malloc(65536), label[64];
+
+        assert_non_null(out);
+        if (!img_tool_available("dump.exfat")) {
+                free(out);
+                return;
+        }
+        assert_int_equal(img_run_capture(argv, out, 65536), 0);
+        assert_int_equal(dump_number(out, "Volume Length(sectors)") << dump_number(out, "Sector Size Bits"),
+                         info->volume_size);
+        assert_int_equal(dump_number(out, "Cluster Count"), info->cluster_count);
+        assert_int_equal(dump_number(out, "Volume Serial"), info->serial);
+        assert_int_equal(1u << dump_number(out, "Sector Size Bits"), info->sector_size);
+        assert_int_equal(1ull << (dump_number(out, "Sector Size Bits") + dump_number(out, "Sector per Cluster bits")),
+                         info->cluster_size);
+        assert_int_equal(dump_number(out, "Free Clusters"), info->free_clusters);
+        if (dump_field(out, "Volume label:", label, sizeof(label)))
+                assert_string_equal(label, info->label);
+        free(out);
+}
+
 /* Probe info and statfs must agree with what the oracle reads from the boot sector and bitmap;
  * then files spanning clusters survive an unmount, fsck and a remount. */
 static void test_geometry(void **state) {
@@ -53,6 +104,7 @@ static void test_geometry(void **state) {
         assert_false(info.has_guid);
         assert_string_equal(info.label, "");
         assert_true(info.percent_in_use <= 100 || info.percent_in_use == 0xFF);
+        check_against_dump(f, &info);
 
         fx_mount(f, false);
         assert_int_equal(exfat_statfs(f->vol, &st), 0);
@@ -83,6 +135,7 @@ static void test_label_from_mkfs(void **state) {
 
         probe_ok(f, &info);
         assert_string_equal(info.label, f->p.label);
+        check_against_dump(f, &info);
         fx_mount(f, true);
         assert_int_equal(exfat_get_label(f->vol, buf, sizeof(buf)), 0);
         assert_string_equal(buf, f->p.label);
@@ -102,6 +155,7 @@ static void test_serial_from_tune(void **state) {
         assert_int_equal(img_run(argv), 0);
         probe_ok(f, &info);
         assert_int_equal(info.serial, 0xdeadbeef);
+        check_against_dump(f, &info);
 }
 
 /* mkfs.exfat of exfatprogs 1.2 has no -U: the test writes the 0xA0 entry itself, as Windows

@@ -14,6 +14,7 @@
 static const struct fx_params big_volume = { .size = 256ull << 20 };
 static const struct fx_params cluster_32k = { .cluster = "32K" };
 static const struct fx_params small_volume = { .size = 8ull << 20 };
+static const struct fx_params sparse_6g = { .size = 6ull << 30, .cluster = "1M" };
 
 static void set_size(struct fx *f, uint64_t ino, uint64_t size) {
         struct exfat_setattr sa = { .valid = EXFAT_SET_SIZE, .size = size };
@@ -426,6 +427,65 @@ static void test_write_far_offset(void **state) {
         fx_expect_content(f, "far", "x", 1);
 }
 
+/* Sizes above 4 GiB use the full 64-bit fields: grow a file to 5 GiB on a sparse 6 GiB image
+ * (no data is written: everything lies past ValidDataLength). */
+static void test_size_above_4g(void **state) {
+        struct fx *f = *state;
+        const uint64_t big = 5ull << 30;
+        struct exfat_stat st;
+        struct img_entry e;
+        uint8_t buf[4096], zero[4096] = { 0 };
+        uint64_t ino = fx_create(f, EXFAT_ROOT_INO, "huge", "head", 4);
+
+        set_size(f, ino, big);
+        assert_int_equal(exfat_getattr(f->vol, ino, &st), 0);
+        assert_int_equal(st.size, big);
+        assert_int_equal(st.valid_size, 4);
+        assert_true(st.allocated >= big);
+        assert_int_equal(exfat_open(f->vol, ino), 0);
+        assert_int_equal(exfat_read(f->vol, ino, buf, sizeof(buf), big - 100), 100);
+        assert_memory_equal(buf, zero, 100);
+        assert_int_equal(exfat_read(f->vol, ino, buf, sizeof(buf), (4ull << 30) + 5), sizeof(buf));
+        assert_memory_equal(buf, zero, sizeof(buf));
+        exfat_release(f->vol, ino);
+        fx_unmount_check(f);
+        assert_int_equal(img_find(f->fd, &f->g, "huge", &e), 0);
+        assert_int_equal(e.size, big);
+        assert_int_equal(e.valid_size, 4);
+        fx_mount(f, false);
+        ino = fx_walk(f, "huge");
+        assert_int_equal(exfat_getattr(f->vol, ino, &st), 0);
+        assert_int_equal(st.size, big);
+        set_size(f, ino, (4ull << 30) + 1);
+        fx_remount(f);
+        assert_int_equal(exfat_getattr(f->vol, fx_walk(f, "huge"), &st), 0);
+        assert_int_equal(st.size, (4ull << 30) + 1);
+}
+
+/* rename over a target that is still open: the target's data lives until its release. */
+static void test_rename_over_open_target(void **state) {
+        struct fx *f = *state;
+        uint8_t old_data[30000], buf[30000];
+        uint64_t victim, before;
+
+        fill_pattern(old_data, sizeof(old_data), 31);
+        fx_create(f, EXFAT_ROOT_INO, "src", "fresh", 5);
+        victim = fx_create(f, EXFAT_ROOT_INO, "dst", old_data, sizeof(old_data));
+        assert_int_equal(exfat_open(f->vol, victim), 0);
+        before = fx_free_clusters(f);
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "src", EXFAT_ROOT_INO, "dst", 0), 0);
+        fx_expect_content(f, "dst", "fresh", 5);
+        fx_create(f, EXFAT_ROOT_INO, "newcomer", old_data + 7, 9000); /* may not take the old clusters */
+        assert_int_equal(exfat_read(f->vol, victim, buf, sizeof(buf), 0), sizeof(buf));
+        assert_memory_equal(buf, old_data, sizeof(buf));
+        exfat_release(f->vol, victim);
+        exfat_forget(f->vol, victim, 1);
+        assert_int_equal(fx_free_clusters(f), before + 8 - 3);
+        fx_remount(f);
+        fx_expect_content(f, "dst", "fresh", 5);
+        fx_expect_content(f, "newcomer", old_data + 7, 9000);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_write_read_offsets, fx_setup, fx_teardown),
@@ -439,6 +499,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_grow_between_neighbours, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_attributes, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_unlink_open_file, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_rename_over_open_target, fx_setup, fx_teardown),
+                FX_TEST("size_above_4g", test_size_above_4g, &sparse_6g),
                 cmocka_unit_test_setup_teardown(test_read_directory_eisdir, fx_setup, fx_teardown),
                 FX_TEST("write_far_offset", test_write_far_offset, &big_volume),
         };

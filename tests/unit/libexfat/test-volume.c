@@ -196,10 +196,34 @@ static void test_sync_option(void **state) {
         fx_expect_oracle_content(f, "sync.txt", "abc", 3);
 }
 
+/* A volume whose root has no label entry at all (older formatters): setting a label must add
+ * one without disturbing the other root entries. */
+static void test_label_without_entry(void **state) {
+        struct fx *f = *state;
+        uint64_t off;
+        uint8_t type = 0x03; /* the 0x83 entry, marked unused */
+
+        fx_create(f, EXFAT_ROOT_INO, "keep", "k", 1);
+        fx_unmount_check(f);
+        assert_int_equal(img_root_entry(f->fd, &f->g, 0x83, &off), 0);
+        assert_int_equal(img_pwrite(f->fd, &type, 1, off), 0);
+        assert_int_equal(img_fsck(f->path), 0);
+        fx_mount(f, false);
+        expect_label(f, "");
+        assert_int_equal(exfat_set_label(f->vol, "ADDED"), 0);
+        expect_label(f, "ADDED");
+        fx_unmount_check(f);
+        expect_oracle_label(f, "ADDED");
+        fx_expect_oracle_content(f, "keep", "k", 1);
+        fx_mount(f, false);
+        expect_label(f, "ADDED");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_label_set_get, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_label_buffer_small, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_label_without_entry, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_statfs_tracks_allocation, fx_setup, fx_teardown),
                 FX_TEST("enospc", test_enospc, &small_volume),
                 cmocka_unit_test_setup_teardown(test_sync_writes_back, fx_setup, fx_teardown),
