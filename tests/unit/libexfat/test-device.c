@@ -13,6 +13,7 @@
 
 static const struct fx_params wrapped = { .wrap = true };
 static const struct fx_params wrapped_big = { .wrap = true, .size = 160 * MiB };
+static const struct fx_params wrapped_small = { .wrap = true, .size = 8 * MiB };
 
 static void test_write_error_then_recovery(void **state) {
         struct fx *f = *state;
@@ -37,6 +38,13 @@ static void test_write_error_then_recovery(void **state) {
         r2 = exfat_sync(f->vol);
         assert_int_equal(r2, -EIO);
         wrapdev_set_fail(&f->wrap, 0, 0, 0);
+        {
+                /* a write that reported failure did not extend the file over unwritten clusters */
+                struct exfat_stat st;
+                assert_int_equal(exfat_getattr(f->vol, ino, &st), 0);
+                if (n == -EIO && st.valid_size != 0)
+                        fail_msg("failed write left ValidDataLength %llu", (unsigned long long) st.valid_size);
+        }
 
         /* the device works again: the volume keeps working and ends consistent */
         fx_write(f, ino, data, sizeof(data), 0);
@@ -174,17 +182,36 @@ static enum region classify(const struct layout *l, uint64_t off) {
 
 /* create + write + fsync: file data first, then FAT/bitmap, then the directory entry that
  * points at them, so a crash at any point leaves no entry referring to garbage. */
-static void test_write_order(void **state) {
-        struct fx *f = *state;
+static void check_write_order(struct fx *f, bool fragmented) {
         struct layout l;
         uint8_t data[200 * 1024];
         uint64_t ino;
-        long last_data = -1, first_alloc = -1, last_alloc = -1, last_dir = -1;
+        long last_data = -1, first_alloc = -1, last_alloc = -1, last_dir = -1, fat_writes = 0;
 
         layout_read(f, &l);
         fill_pattern(data, sizeof(data), 23);
         /* a fragmented file needs FAT writes as well: put a one-cluster file in its way */
         fx_create(f, EXFAT_ROOT_INO, "first", "1", 1);
+        if (fragmented) {
+                /* free space made of one-cluster holes only: the file cannot be contiguous */
+                char name[16];
+                size_t rest;
+                uint8_t *filler;
+                for (int i = 0; i < 120; i++) {
+                        snprintf(name, sizeof(name), "s%03d", i);
+                        fx_create(f, EXFAT_ROOT_INO, name, "s", 1);
+                }
+                rest = (size_t) fx_free_clusters(f) * f->g.cluster_size;
+                filler = calloc(1, rest);
+                assert_non_null(filler);
+                fx_create(f, EXFAT_ROOT_INO, "filler", filler, rest);
+                free(filler);
+                for (int i = 0; i < 120; i += 2) {
+                        snprintf(name, sizeof(name), "s%03d", i);
+                        assert_int_equal(exfat_unlink(f->vol, EXFAT_ROOT_INO, name), 0);
+                }
+                assert_int_equal(fx_free_clusters(f), 60);
+        }
         assert_int_equal(exfat_sync(f->vol), 0);
 
         wrapdev_record(&f->wrap, true);
@@ -204,6 +231,8 @@ static void test_write_order(void **state) {
                         last_data = (long) i;
                         break;
                 case R_FAT:
+                        fat_writes++;
+                        /* fall through */
                 case R_BITMAP:
                         if (first_alloc < 0)
                                 first_alloc = (long) i;
@@ -225,6 +254,10 @@ static void test_write_order(void **state) {
                                 f->wrap.log[i].op == WRAPDEV_FLUSH ? "flush" : "write",
                                 (unsigned long long) f->wrap.log[i].offset, f->wrap.log[i].len,
                                 classify(&l, f->wrap.log[i].offset));
+        fprintf(stderr, "# %s: %zu log records, %ld FAT writes\n", fragmented ? "fragmented" : "contiguous",
+                f->wrap.n_log, fat_writes);
+        if (fragmented)
+                assert_true(fat_writes > 0);
         assert_true(last_data >= 0);
         assert_true(first_alloc >= 0);
         assert_true(last_dir >= 0);
@@ -235,6 +268,14 @@ static void test_write_order(void **state) {
         assert_int_equal(f->wrap.log[f->wrap.n_log - 1].op, WRAPDEV_FLUSH);
         fx_remount(f);
         fx_expect_content(f, "ordered", data, sizeof(data));
+}
+
+static void test_write_order(void **state) {
+        check_write_order(*state, false);
+}
+
+static void test_write_order_fragmented(void **state) {
+        check_write_order(*state, true);
 }
 
 /* A 64 MiB sequential write is issued as few large device writes, not one per cluster. */
@@ -287,6 +328,7 @@ int main(void) {
                 FX_TEST("read_error", test_read_error, &wrapped),
                 FX_TEST("unmount_error_keeps_dirty", test_unmount_error_keeps_dirty, &wrapped),
                 FX_TEST("write_order", test_write_order, &wrapped),
+                FX_TEST("write_order_fragmented", test_write_order_fragmented, &wrapped_small),
                 FX_TEST("large_sequential_io", test_large_sequential_io, &wrapped_big),
         };
         FX_REQUIRE_TOOLS();
