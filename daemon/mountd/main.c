@@ -122,5 +122,7 @@ int main(int argc, char *argv[]) {
                 default:
                         return 2;
                 }
+        if (getenv("EXFAT_MOUNTD_DEBUG"))
+                log_debug_enabled = 1;
         return run() < 0 ? 1 : 0;
 }

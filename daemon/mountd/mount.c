@@ -237,6 +237,7 @@ static int on_unit_started(sd_bus_message *reply, void *userdata, sd_bus_error *
                 finish(m);
                 return 0;
         }
+        log_debug("%s: StartTransientUnit answered", m->device);
         if (sd_bus_message_read(reply, "o", &job) < 0 || !(m->job_path = strdup(job))) {
                 mount_abandon(m, "malformed answer from systemd");
                 return 0;
@@ -245,6 +246,7 @@ static int on_unit_started(sd_bus_message *reply, void *userdata, sd_bus_error *
 }
 
 static void send_device(Mount *m) {
+        log_debug("%s: job done and hello received; sending the device", m->device);
         struct link_device d = {
                 .flags = (m->opts.read_only ? LINK_OPT_READ_ONLY : 0) | (m->opts.force ? LINK_OPT_FORCE : 0) |
                          (m->opts.sync ? LINK_OPT_SYNC : 0) | (m->opts.noexec ? LINK_OPT_NOEXEC : 0) |
@@ -272,6 +274,7 @@ void manager_job_removed(Manager *mgr, const char *job, const char *result) {
                 if (!m->job_path || m->job_done || strcmp(m->job_path, job) != 0)
                         continue;
                 m->job_done = true;
+                log_debug("%s: job %s %s", m->device, job, result);
                 if (strcmp(result, "done") != 0) {
                         char why[128];
                         snprintf(why, sizeof(why), "worker unit failed to start (job %s)", result);
@@ -360,6 +363,7 @@ static void on_probed(Mount *m, const struct link_probed *p) {
         char uuid[16];
         int r;
 
+        log_debug("%s: probed (status %d)", m->device, (int) p->status);
         r = link_check_probed(p, m->device_size);
         if (r < 0) {
                 mount_abandon(m, "worker sent an invalid probe result");
@@ -413,6 +417,7 @@ static void on_probed(Mount *m, const struct link_probed *p) {
 static void on_ready(Mount *m, const struct link_status *s) {
         int r;
 
+        log_debug("%s: ready (status %d)", m->device, (int) s->status);
         if (link_check_status(s->status) < 0) {
                 mount_abandon(m, "worker sent an invalid status");
                 return;
@@ -499,6 +504,7 @@ static void on_link_message(void *userdata, enum link_type type, const union lin
         Mount *m = userdata;
 
         if (type == LINK_HELLO && m->step == STEP_STARTING && !m->hello) {
+                log_debug("%s: hello", m->device);
                 if (p->hello.version != LINK_PROTOCOL_VERSION) {
                         mount_abandon(m, "worker speaks another protocol version");
                         return;
@@ -584,6 +590,7 @@ int mount_begin(Mount *m, sd_bus_message *request) {
         if (r < 0)
                 goto fail_internal;
         (void) arm_timer(m, TIMEOUT_START);
+        log_debug("%s: starting %s", m->device, m->unit);
         return 0;
 
 fail_internal:
