@@ -48,6 +48,21 @@ expect 0 exfatctl_as alice unmount "$dev"
 check_eq "Ünïcödé 1" "$(label_on_disk)" "exfatlabel after a mounted label and unmount"
 fsck_clean "$dev"
 
+log "a label with JSON-special characters, as formatted elsewhere"
+make_exfat_loop odd 32M -L 'Q"u\o'
+on_exit 'unmount_leftovers "$odd"'
+mark_removable "$odd"
+expect 0 exfatctl_as alice mount "$odd"
+expect 0 exfatctl_as alice list --json
+python3 - "$out" "$odd" <<'PY' || soft_fail "list --json with an odd label: [$out]"
+import json, sys
+m = [m for m in json.loads(sys.argv[1]) if m["device"] == sys.argv[2]]
+assert len(m) == 1 and m[0]["label"] == 'Q"u\\o', m
+PY
+expect 0 exfatctl_as alice list
+grep -q "^$odd .* Q\"u\\\\o " <<<"$out" || soft_fail "table row for the odd label: [$out]"
+expect 0 exfatctl_as alice unmount "$odd"
+
 log "clearing the label"
 expect 0 exfatctl_as alice label "$dev" ""
 expect_out "Cleared the label of $dev."
