@@ -25,6 +25,10 @@ static void put32(uint8_t *p, uint32_t v) { v = htole32(v); memcpy(p, &v, 4); }
 
 static int tool_path(const char *name, char *buf, size_t size) {
         static const char *const dirs[] = { "/usr/sbin", "/sbin", "/usr/bin", "/bin" };
+
+        /* exfatprogs converts labels with the C library's multibyte functions: without a UTF-8
+         * locale (e.g. under env -i) a non-ASCII label is refused */
+        setenv("LC_ALL", "C.UTF-8", 1);
         for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
                 snprintf(buf, size, "%s/%s", dirs[i], name);
                 if (access(buf, X_OK) == 0)

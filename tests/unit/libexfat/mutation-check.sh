@@ -24,7 +24,7 @@ run_one() { # file sed-expression test-module
                 echo "build failed $1: $2"
                 return
         fi
-        failed=$(cd "$work" && timeout 300 ./bin 2>&1 | grep -E '^\[  (FAILED|ERROR)   ?\] [a-z_0-9]+$' |
+        failed=$(cd "$work" && TMPDIR="$work" timeout 300 ./bin 2>&1 | grep -E '^\[  (FAILED|ERROR)   ?\] [a-z_0-9]+$' |
                  awk '{print $NF}' | sort -u | tr '\n' ' ')
         if [ -n "$failed" ]; then
                 echo "killed       $1 -> test-$3: $failed"
