@@ -81,6 +81,7 @@ pass "worker pid $wpid: uid $wuid (dynamic), CapEff/Prm/Bnd/Amb 0, NoNewPrivs, s
 
 rating=$(systemd-analyze security --no-pager "$unit" | grep "Overall exposure level")
 log "worker exposure: $rating"
+grep -qE ' (SAFE|OK) ' <<<"$rating" || fail "worker exposure rating is not SAFE or OK: $rating"
 
 # A second Mount of the same device; bob may not unmount alice's mount.
 expect_error AlreadyMounted as alice Mount "$dev" "{}"

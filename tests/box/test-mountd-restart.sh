@@ -61,3 +61,23 @@ gcall Unmount "$dev2" "{}" >/dev/null || fail "Unmount of $dev2 after the second
 fsck_clean "$dev2"
 check_eq 0 "$(volume_dirty "$dev2")" "dirty flag of $dev2"
 pass "second restart; $dev2 unmounted cleanly"
+
+# A stop (not a restart) empties systemd's fd store, so the links are gone: the workers see the
+# hang-up, flush and exit; the next daemon finds the dead mount and removes it and its mount point.
+out=$(as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Mount 'sa{sv}' "$dev" 0) ||
+        fail "Mount before the stop failed: $out"
+mp=$(awk '{print $3}' <<<"$out" | tr -d '"')
+as_user alice sh -c "echo before-stop > '$mp/stop.txt'" || fail "alice cannot write before the stop"
+systemctl stop exfat-mountd.service || fail "stop failed"
+wait_for 10 sh -c "! systemctl is-active --quiet '$unit'" || fail "$unit still active after the daemon stopped"
+check_eq 0 "$(volume_dirty "$dev")" "dirty flag after the worker's hang-up exit"
+busctl --system introspect "$MOUNTD_DEST" "$MOUNTD_PATH" >/dev/null || fail "bus activation after the stop failed"
+findmnt --mountpoint "$mp" >/dev/null && fail "the dead mount $mp was not cleaned up"
+[ -e "$mp" ] && fail "$mp still exists after the cleanup"
+check_contains "$(box_journal exfat-mountd.service)" "cannot re-adopt the mount on $mp" "daemon log"
+fsck_clean "$dev"
+out=$(gcall Mount "$dev" "{'read-only': <true>}") || fail "Mount after the stop failed: $out"
+mp=$(sed -n "s/.*, '\(.*\)').*/\1/p" <<<"$out")
+check_eq before-stop "$(cat "$mp/stop.txt")" "file written before the stop"
+gcall Unmount "$dev" "{}" >/dev/null || fail "Unmount failed"
+pass "stop: the worker flushed and exited on hang-up; the next daemon removed the dead mount; data intact"
