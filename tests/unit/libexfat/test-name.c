@@ -55,6 +55,7 @@ static void test_case_insensitive(void **state) {
         struct dirlist dl;
         uint64_t ino = fx_create(f, EXFAT_ROOT_INO, "MixedCase.Txt", "mc", 2);
         uint64_t ino2 = fx_create(f, EXFAT_ROOT_INO, "Été", "ete", 3);
+        uint64_t ino3 = fx_create(f, EXFAT_ROOT_INO, "Привет Ωμέγα", "ru", 2);
 
         assert_int_equal(exfat_lookup(f->vol, EXFAT_ROOT_INO, "mixedcase.txt", &st), 0);
         assert_int_equal(st.ino, ino);
@@ -65,6 +66,10 @@ static void test_case_insensitive(void **state) {
         assert_int_equal(st2.ino, ino2);
         assert_int_equal(exfat_lookup(f->vol, EXFAT_ROOT_INO, "ÉTÉ", &st2), 0);
         assert_int_equal(st2.ino, ino2);
+        assert_int_equal(exfat_lookup(f->vol, EXFAT_ROOT_INO, "ПРИВЕТ ΩΜΈΓΑ", &st2), 0);
+        assert_int_equal(st2.ino, ino3);
+        assert_int_equal(exfat_lookup(f->vol, EXFAT_ROOT_INO, "привет ωμέγα", &st2), 0);
+        assert_int_equal(st2.ino, ino3);
         assert_int_equal(exfat_create(f->vol, EXFAT_ROOT_INO, "MIXEDCASE.txt", 0, &st), -EEXIST);
         assert_int_equal(exfat_mkdir(f->vol, EXFAT_ROOT_INO, "été", &st), -EEXIST);
 
@@ -76,7 +81,8 @@ static void test_case_insensitive(void **state) {
         }
         fx_mount(f, false);
         assert_int_equal(fx_readdir_all(f, EXFAT_ROOT_INO, &dl), 0);
-        assert_int_equal(dl.n, 2);
+        assert_int_equal(dl.n, 3);
+        assert_true(dirlist_has(&dl, "Привет Ωμέγα"));
         assert_true(dirlist_has(&dl, "MixedCase.Txt"));
         assert_true(dirlist_has(&dl, "Été"));
         dirlist_free(&dl);

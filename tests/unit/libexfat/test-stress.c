@@ -259,11 +259,72 @@ static void test_concurrent_threads(void **state) {
         free(shared);
 }
 
+/* Threads writing disjoint regions of one file, each starting beyond the current end: the
+ * zero-fill of one thread's gap must not wipe what another thread just wrote there. */
+struct region_writer {
+        struct fx *f;
+        uint64_t ino;
+        int id;
+        int errors;
+        long first_error;
+};
+
+enum { REGION = 64 * 1024, PIECE = 4096, REGIONS = 4 };
+
+static void *region_main(void *arg) {
+        struct region_writer *w = arg;
+        uint8_t buf[PIECE];
+
+        /* back to front, so every thread keeps writing past the end for a while */
+        for (int k = REGION / PIECE - 1; k >= 0; k--) {
+                uint64_t off = (uint64_t) w->id * REGION + (uint64_t) k * PIECE;
+                fill_pattern(buf, PIECE, (uint32_t) (off / PIECE) + 1);
+                ssize_t n = exfat_write(w->f->vol, w->ino, buf, PIECE, off);
+                if (n != PIECE && w->errors++ == 0)
+                        w->first_error = (long) n;
+        }
+        return NULL;
+}
+
+static void test_concurrent_writers_one_file(void **state) {
+        struct fx *f = *state;
+        struct region_writer w[REGIONS];
+        pthread_t t[REGIONS];
+        uint8_t *want = malloc(REGION * REGIONS);
+        uint64_t ino = fx_create(f, EXFAT_ROOT_INO, "common", NULL, 0);
+
+        assert_non_null(want);
+        for (size_t off = 0; off < REGION * REGIONS; off += PIECE)
+                fill_pattern(want + off, PIECE, (uint32_t) (off / PIECE) + 1);
+        for (int round = 0; round < 5; round++) {
+                struct exfat_setattr sa = { .valid = EXFAT_SET_SIZE, .size = 0 };
+                struct exfat_stat st;
+                assert_int_equal(exfat_setattr(f->vol, ino, &sa, &st), 0);
+                assert_int_equal(exfat_open(f->vol, ino), 0);
+                for (int i = 0; i < REGIONS; i++) {
+                        w[i] = (struct region_writer) { .f = f, .ino = ino, .id = i };
+                        assert_int_equal(pthread_create(&t[i], NULL, region_main, &w[i]), 0);
+                }
+                for (int i = 0; i < REGIONS; i++)
+                        pthread_join(t[i], NULL);
+                exfat_release(f->vol, ino);
+                for (int i = 0; i < REGIONS; i++)
+                        if (w[i].errors)
+                                fail_msg("thread %d: %d failed writes, first returned %ld", i, w[i].errors,
+                                         w[i].first_error);
+                fx_expect_content(f, "common", want, REGION * REGIONS);
+        }
+        fx_remount(f);
+        fx_expect_content(f, "common", want, REGION * REGIONS);
+        free(want);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 FX_TEST("many_files", test_many_files, &params),
                 cmocka_unit_test_setup_teardown(test_small_cache_budget, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_concurrent_threads, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_concurrent_writers_one_file, fx_setup, fx_teardown),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/stress", tests, NULL, NULL);

@@ -219,6 +219,109 @@ static void test_label_without_entry(void **state) {
         expect_label(f, "ADDED");
 }
 
+/* Fills all free space with one file; returns its inode. */
+static uint64_t fill_volume(struct fx *f, const char *name) {
+        size_t bytes = (size_t) fx_free_clusters(f) * f->g.cluster_size;
+        uint8_t *junk = calloc(1, bytes ? bytes : 1);
+        uint64_t ino;
+
+        assert_non_null(junk);
+        ino = fx_create(f, EXFAT_ROOT_INO, name, junk, bytes);
+        free(junk);
+        assert_int_equal(fx_free_clusters(f), 0);
+        return ino;
+}
+
+/* On a full volume, operations that need a new directory cluster fail with -ENOSPC and change
+ * nothing: a rename to a longer name must not lose the file. */
+static void test_full_volume_directory_growth(void **state) {
+        struct fx *f = *state;
+        char name[64];
+        struct exfat_stat st;
+        struct dirlist dl;
+        uint64_t d = fx_mkdir(f, EXFAT_ROOT_INO, "d");
+        int i, r, created;
+
+        /* fill d's first cluster exactly: 3-entry sets, 42 fit, 2 slots left */
+        for (i = 0; i < 42; i++) {
+                snprintf(name, sizeof(name), "f%02d", i);
+                fx_create(f, d, name, NULL, 0);
+        }
+        fill_volume(f, "filler");
+        r = exfat_create(f->vol, d, "one-more", 0, &st);
+        assert_int_equal(r, -ENOSPC);
+        r = exfat_mkdir(f->vol, d, "dir-more", &st);
+        assert_int_equal(r, -ENOSPC);
+        /* f00 -> a 40-unit name needs 5 entries: the set cannot stay where it was */
+        r = exfat_rename(f->vol, d, "f00", d, "a-name-of-forty-characters-for-3-entries", 0);
+        assert_true(r == 0 || r == -ENOSPC);
+        created = r == 0;
+        assert_int_equal(fx_readdir_all(f, d, &dl), 0);
+        assert_int_equal(dl.n, 42);
+        assert_true(dirlist_has(&dl, created ? "a-name-of-forty-characters-for-3-entries" : "f00"));
+        dirlist_free(&dl);
+        fx_remount(f);
+        d = fx_walk(f, "d");
+        assert_int_equal(fx_readdir_all(f, d, &dl), 0);
+        assert_int_equal(dl.n, 42);
+        dirlist_free(&dl);
+        /* space is back: the directory grows */
+        assert_int_equal(exfat_unlink(f->vol, EXFAT_ROOT_INO, "filler"), 0);
+        fx_create(f, d, "one-more", "1", 1);
+}
+
+/* A write larger than the free space: -ENOSPC, and no cluster leaks (free + allocated adds up). */
+static void test_enospc_large_write(void **state) {
+        struct fx *f = *state;
+        uint64_t before, ino;
+        size_t len;
+        uint8_t *buf;
+        struct exfat_stat st;
+        ssize_t n;
+
+        /* ballast, so that the write fits the volume but not its free space (a file larger than
+         * the whole volume may get -EFBIG instead) */
+        buf = calloc(1, 2u << 20);
+        assert_non_null(buf);
+        fx_create(f, EXFAT_ROOT_INO, "ballast", buf, 2u << 20);
+        free(buf);
+        ino = fx_create(f, EXFAT_ROOT_INO, "big", "x", 1);
+        before = fx_free_clusters(f) + 1;
+        len = (size_t) (before + 10) * f->g.cluster_size;
+        assert_true(before + 10 < f->g.cluster_count);
+        buf = calloc(1, len);
+        assert_non_null(buf);
+        assert_int_equal(exfat_open(f->vol, ino), 0);
+        n = exfat_write(f->vol, ino, buf, len, 0);
+        if (n != -ENOSPC && !(n > 0 && (size_t) n < len))
+                fail_msg("write of %zu bytes with %llu clusters free returned %zd", len,
+                         (unsigned long long) before, n);
+        assert_int_equal(exfat_getattr(f->vol, ino, &st), 0);
+        assert_int_equal(fx_free_clusters(f) + st.allocated / f->g.cluster_size, before);
+        assert_true(st.size <= st.allocated);
+        exfat_release(f->vol, ino);
+        fx_remount(f);
+        assert_int_equal(exfat_getattr(f->vol, fx_walk(f, "big"), &st), 0);
+        assert_int_equal(fx_free_clusters(f) + st.allocated / f->g.cluster_size, before);
+        free(buf);
+}
+
+/* FUSE may still hold open files when the volume goes away: unmount writes everything back. */
+static void test_unmount_with_open_files(void **state) {
+        struct fx *f = *state;
+        uint8_t data[20000];
+        struct exfat_stat st;
+
+        fill_pattern(data, sizeof(data), 17);
+        assert_int_equal(exfat_create(f->vol, EXFAT_ROOT_INO, "open-at-unmount", 0, &st), 0);
+        assert_int_equal(exfat_open(f->vol, st.ino), 0);
+        fx_write(f, st.ino, data, sizeof(data), 0);
+        fx_unmount_check(f);
+        fx_expect_oracle_content(f, "open-at-unmount", data, sizeof(data));
+        fx_mount(f, false);
+        fx_expect_content(f, "open-at-unmount", data, sizeof(data));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_label_set_get, fx_setup, fx_teardown),
@@ -226,6 +329,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_label_without_entry, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_statfs_tracks_allocation, fx_setup, fx_teardown),
                 FX_TEST("enospc", test_enospc, &small_volume),
+                FX_TEST("full_volume_directory_growth", test_full_volume_directory_growth, &small_volume),
+                FX_TEST("enospc_large_write", test_enospc_large_write, &small_volume),
+                cmocka_unit_test_setup_teardown(test_unmount_with_open_files, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_sync_writes_back, fx_setup, fx_teardown),
                 FX_TEST("sync_option", test_sync_option, &wrapped),
         };
