@@ -47,6 +47,15 @@ static int remember(struct monitor *mon, struct mount_info *i) {
         return 0;
 }
 
+static bool streq_null(const char *a, const char *b) {
+        return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+/* A restarted daemon may announce the mounts it re-adopted: not new mounts to the user. */
+static bool same_mount(const struct mount_info *known, const struct mount_info *i) {
+        return known && streq_null(known->device, i->device) && streq_null(known->mount_point, i->mount_point);
+}
+
 static void print_added(const struct mount_info *i) {
         _cleanup_(freep) char *label = json_escape(i->label ?: "");
 
@@ -69,7 +78,8 @@ static int on_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_error *
                 info.object = strdup(path);
                 r = info.object ? 0 : -ENOMEM;
                 if (r >= 0) {
-                        print_added(&info);
+                        if (!same_mount(find(mon, path), &info))
+                                print_added(&info);
                         r = remember(mon, &info);
                 }
         }
