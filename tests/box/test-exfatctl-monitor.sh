@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # exfatctl monitor in the box: started as alice, it prints one line for a mount appearing and one
 # for it going (done meanwhile by alice with exfatctl), knows mounts that existed before it started,
-# and exits 0 on SIGINT and on SIGTERM.
+# follows the daemon across a restart without repeating lines, and exits 0 on SIGINT and SIGTERM.
 # Run: tests/box/run tests/box/test-exfatctl-monitor.sh
 # box-polkit-rules: rules/exfatctl-alice.rules
 . "${BOX_LIB:-$(dirname "$0")/lib}/common.sh"
@@ -61,8 +61,17 @@ grep -q "^Unmounted $dev from /run/media/alice/MONI\$" "$log_file" ||
         soft_fail "no line for the unmount of $dev"
 check_eq 4 "$(wc -l <"$log_file")" "lines printed by monitor (header, 1 mount, 2 unmounts)"
 
-log "SIGTERM ends it too"
+log "a daemon restart in between: the re-adopted mount is neither added nor removed twice"
+expect 0 exfatctl_as alice mount "$dev"
 start_monitor
+systemctl restart exfat-mountd.service || fail "cannot restart exfat-mountd"
+wait_for_bus_name org.exfat.Mountd1
+expect 0 exfatctl_as alice unmount "$dev"
+wait_for 10 grep -q "^Unmounted $dev from /run/media/alice/MONI\$" "$log_file" ||
+        soft_fail "no line for the unmount after the restart: $(cat "$log_file")"
+log "SIGTERM ends it too"
 stop_monitor TERM
+cat "$log_file" >&2
+check_eq 2 "$(wc -l <"$log_file")" "lines printed across a daemon restart (header, 1 unmount)"
 
 finish
