@@ -20,7 +20,6 @@ struct worker_view {
         mode_t fmask;           /* bits removed from files' 0777 */
         bool noexec;            /* files never show x bits */
         bool read_only;
-        bool writeback;         /* kernel writeback cache (off for sync and read-only mounts) */
 };
 
 struct worker_fs {

@@ -61,7 +61,6 @@ static int mount_volume(struct link *l) {
         worker_fs_init(&l->fs, l->vol.vol, &(struct worker_view) {
                 .uid = l->dev.uid, .gid = l->dev.gid, .dmask = l->dev.dmask & 0777, .fmask = l->dev.fmask & 0777,
                 .noexec = l->dev.flags & LINK_OPT_NOEXEC, .read_only = l->vol.read_only,
-                .writeback = !l->vol.read_only && !(l->dev.flags & LINK_OPT_SYNC),
         }, l->vol.name);
         l->mounted = true;
         return 0;

@@ -158,7 +158,7 @@ int standalone_run(const char *device, const char *mountpoint, struct worker_opt
 
         worker_fs_init(&fs, v.vol, &(struct worker_view) {
                 .uid = o->uid, .gid = o->gid, .dmask = o->dmask, .fmask = o->fmask,
-                .noexec = o->noexec, .read_only = v.read_only, .writeback = !v.read_only && !o->sync,
+                .noexec = o->noexec, .read_only = v.read_only,
         }, device);
 
         r = build_fuse_options(fuse_options, sizeof(fuse_options), device, o, v.read_only, blkdev);

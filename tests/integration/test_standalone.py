@@ -270,6 +270,77 @@ def test_parallel_io(env):
     env.unmount_worker(mnt, proc)
 
 
+def test_names_and_links(env):
+    dev = env.image()
+    mnt = env.mkdir("mnt")
+    proc = env.mount_worker(dev, mnt)
+    write_file(os.path.join(mnt, "Größe Ärger"), b"1")
+    # Names are case-insensitive (through the volume's up-case table) and case-preserving.
+    check(read_file(os.path.join(mnt, "GRÖSSE ÄRGER".replace("SS", "ß"))) == b"1", "lookup in other case")
+    expect_errno(errno.EEXIST, os.open, os.path.join(mnt, "größe ärger"), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    check(os.listdir(mnt) == ["Größe Ärger"], f"listing {os.listdir(mnt)}")
+    for bad in ["a:b", "q?", "star*", "pipe|", "lt<", 'quote"', "back\\slash", "ctl\x01"]:
+        expect_errno(errno.EINVAL, os.open, os.path.join(mnt, bad), os.O_CREAT | os.O_WRONLY)
+    expect_errno(errno.ENAMETOOLONG, os.mkdir, os.path.join(mnt, "n" * 256))
+    os.mkdir(os.path.join(mnt, "😀" * 127))  # 254 UTF-16 units (508 UTF-8 bytes): allowed
+    expect_errno(errno.EPERM, os.link, os.path.join(mnt, "Größe Ärger"), os.path.join(mnt, "hard"))
+    expect_errno(errno.EPERM, os.symlink, "target", os.path.join(mnt, "sym"))
+    expect_errno(errno.EPERM, os.mkfifo, os.path.join(mnt, "fifo"))
+    expect_errno(errno.EINVAL, os.rename, os.path.join(mnt, "Größe Ärger"), os.path.join(mnt, "x:y"))
+    env.unmount_worker(mnt, proc)
+    itest.fsck_clean(dev)
+
+
+def test_big_directory(env):
+    dev = env.image(size_mb=128)
+    mnt = env.mkdir("mnt")
+    proc = env.mount_worker(dev, mnt)
+    d = os.path.join(mnt, "big")
+    os.mkdir(d)
+    names = {f"fichier numéro {i} 📁 {'x' * (i % 90)}" for i in range(3000)}
+    for n in names:
+        open(os.path.join(d, n), "wb").close()
+    check(set(os.listdir(d)) == names, "listing of 3000 files")
+    check(len(list(os.scandir(d))) == 3000, "scandir count")
+    removed = sorted(names)[::2]
+    for n in removed:
+        os.unlink(os.path.join(d, n))
+    names -= set(removed)
+    check(set(os.listdir(d)) == names, "listing after deleting half")
+    env.unmount_worker(mnt, proc)
+    itest.fsck_clean(dev)
+    proc = env.mount_worker(dev, mnt, "ro")
+    check(set(os.listdir(d)) == names, "listing after remount")
+    st = [os.stat(os.path.join(d, n)).st_size for n in sorted(names)[:100]]
+    check(st == [0] * 100, "stat of listed files")
+    env.unmount_worker(mnt, proc)
+
+
+def test_full_volume(env):
+    dev = env.image(size_mb=16)
+    mnt = env.mkdir("mnt")
+    proc = env.mount_worker(dev, mnt)
+    write_file(os.path.join(mnt, "keep"), b"k" * 100000)
+    failed = None
+    try:
+        with open(os.path.join(mnt, "huge"), "wb") as f:
+            for _ in range(40):
+                f.write(b"\xa5" * (1 << 20))
+    except OSError as e:
+        failed = e.errno
+    check(failed == errno.ENOSPC, f"filling the volume gave {failed}, expected ENOSPC")
+    sv = os.statvfs(mnt)
+    check(sv.f_bavail < 4, f"{sv.f_bavail} clusters still free")
+    os.unlink(os.path.join(mnt, "huge"))
+    write_file(os.path.join(mnt, "after"), b"a" * 1000000)
+    env.unmount_worker(mnt, proc)
+    itest.fsck_clean(dev)
+    proc = env.mount_worker(dev, mnt, "ro")
+    check(read_file(os.path.join(mnt, "keep")) == b"k" * 100000, "file written before the volume filled")
+    check(read_file(os.path.join(mnt, "after")) == b"a" * 1000000, "file written after freeing space")
+    env.unmount_worker(mnt, proc)
+
+
 if __name__ == "__main__":
     itest.main([
         test_help_version,
@@ -283,4 +354,7 @@ if __name__ == "__main__":
         test_signal_unmounts,
         test_sync_and_times,
         test_parallel_io,
+        test_names_and_links,
+        test_big_directory,
+        test_full_volume,
     ])
