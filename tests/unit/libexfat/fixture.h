@@ -24,6 +24,7 @@ struct fx_params {
         bool sector_4k;         /* rewrite the image with 4096-byte sectors */
         bool no_mount;          /* leave mounting to the test */
         bool wrap;              /* mount through a wrapdev */
+        bool damaged;           /* the test damages the image: no end check at teardown */
 };
 
 struct fx {

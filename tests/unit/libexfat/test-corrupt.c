@@ -11,7 +11,7 @@
 
 #include "fixture.h"
 
-static const struct fx_params unmounted = { .no_mount = true };
+static const struct fx_params unmounted = { .no_mount = true, .damaged = true };
 
 static void put32le(uint8_t *p, uint32_t v) { v = htole32(v); memcpy(p, &v, 4); }
 static void put64le(uint8_t *p, uint64_t v) { v = htole64(v); memcpy(p, &v, 8); }
@@ -458,6 +458,177 @@ static void test_random_damage(void **state) {
         free(pristine);
 }
 
+/* Malformed entry sets; each must give -EIO at lookup or readdir (or refuse the mount), and
+ * nothing may read past the set. */
+static void expect_set_rejected(struct fx *f, const char *what) {
+        struct exfat_stat st;
+        struct dirlist dl;
+        int r, r2;
+
+        alarm(60);
+        r = mount_result(f);
+        if (r == -EIO)
+                return;
+        assert_int_equal(r, 0);
+        r = exfat_lookup(f->vol, EXFAT_ROOT_INO, "victim", &st);
+        r2 = fx_readdir_all(f, EXFAT_ROOT_INO, &dl);
+        if (r2 == 0 && dirlist_has(&dl, "victim"))
+                r2 = 1;
+        dirlist_free(&dl);
+        if (r == 0)
+                exfat_forget(f->vol, st.ino, 1);
+        if (r != -EIO && r != -ENOENT)
+                fail_msg("%s: lookup returned %d, expected -EIO", what, r);
+        if (r2 != -EIO)
+                fail_msg("%s: readdir returned %d%s, expected -EIO", what, r2 == 1 ? " and listed it" : "");
+        unmount_quietly(f);
+        alarm(0);
+}
+
+static void test_malformed_sets(void **state) {
+        struct fx *f = *state;
+        struct img_entry e, bad;
+
+        make_files(f, 0);
+        assert_int_equal(img_find(f->fd, &f->g, "victim", &e), 0);
+
+        bad = e;
+        bad.set[32 + 3] = 200; /* NameLength 200 with one name entry */
+        assert_int_equal(img_entry_write(f->fd, &bad, true), 0);
+        expect_set_rejected(f, "NameLength beyond the name entries");
+        assert_int_equal(img_entry_write(f->fd, &e, true), 0);
+
+        bad = e;
+        bad.set[32 + 3] = 0; /* empty name */
+        assert_int_equal(img_entry_write(f->fd, &bad, true), 0);
+        expect_set_rejected(f, "NameLength 0");
+        assert_int_equal(img_entry_write(f->fd, &e, true), 0);
+
+        bad = e;
+        bad.set[32] = 0xC1; /* no stream entry */
+        assert_int_equal(img_entry_write(f->fd, &bad, true), 0);
+        expect_set_rejected(f, "second entry not a stream");
+        assert_int_equal(img_entry_write(f->fd, &e, true), 0);
+
+        bad = e;
+        bad.set[64] = 0x41; /* name entry not in use inside the set */
+        assert_int_equal(img_entry_write(f->fd, &bad, true), 0);
+        expect_set_rejected(f, "deleted name entry inside a set");
+        assert_int_equal(img_entry_write(f->fd, &e, true), 0);
+
+        bad = e;
+        bad.set[1] = 18; /* claims 18 secondaries: runs into the next sets and the end */
+        assert_int_equal(img_entry_write(f->fd, &bad, true), 0);
+        expect_set_rejected(f, "SecondaryCount 18");
+        assert_int_equal(img_entry_write(f->fd, &e, true), 0);
+
+        bad = e;
+        bad.set[33] |= 0x02;
+        put64le(bad.set + 32 + 24, 1ull << 62); /* NoFatChain run of 2^62 bytes */
+        put64le(bad.set + 32 + 8, 1ull << 62);
+        assert_int_equal(img_entry_write(f->fd, &bad, true), 0);
+        expect_victim_eio(f, "DataLength 2^62");
+        assert_int_equal(img_entry_write(f->fd, &e, true), 0);
+        fx_mount(f, false); /* restored: all is well again */
+        fx_unmount_check(f);
+}
+
+static void test_directory_bad_length(void **state) {
+        struct fx *f = *state;
+        struct img_entry e, bad;
+        struct exfat_stat st;
+        struct dirlist dl;
+        int r;
+
+        make_files(f, 3);
+        assert_int_equal(img_find(f->fd, &f->g, "d", &e), 0);
+        int failures = 0;
+        for (int variant = 0; variant < 2; variant++) {
+                bad = e;
+                put64le(bad.set + 32 + 24, variant == 0 ? 0 : 1000); /* 0, or not a cluster multiple */
+                put64le(bad.set + 32 + 8, variant == 0 ? 0 : 1000);
+                assert_int_equal(img_entry_write(f->fd, &bad, true), 0);
+                alarm(60);
+                assert_int_equal(mount_result(f), 0);
+                r = exfat_lookup(f->vol, EXFAT_ROOT_INO, "d", &st);
+                if (r == 0) {
+                        r = fx_readdir_all(f, st.ino, &dl);
+                        dirlist_free(&dl);
+                }
+                if (r != -EIO) {
+                        fprintf(stderr, "directory DataLength %s: got %d, expected -EIO\n", variant ? "1000" : "0", r);
+                        failures++;
+                }
+                unmount_quietly(f);
+                alarm(0);
+        }
+        assert_int_equal(failures, 0);
+}
+
+static void test_label_count_too_big(void **state) {
+        struct fx *f = *state;
+        struct exfat_info info;
+        uint8_t e[32];
+        uint64_t off;
+        int r;
+
+        assert_int_equal(img_root_entry(f->fd, &f->g, 0x83, &off), 0);
+        assert_int_equal(img_pread(f->fd, e, 32, off), 0);
+        e[1] = 15; /* CharacterCount above 11 */
+        memset(e + 2, 'A', 30);
+        assert_int_equal(img_pwrite(f->fd, e, 32, off), 0);
+        r = exfat_probe(f->dev, &f->opts, &info);
+        if (r == 0 && strlen(info.label) > 11)
+                fail_msg("a label of %zu characters came through", strlen(info.label));
+        assert_true(r == 0 || r == -EIO);
+}
+
+static uint32_t table_checksum(const uint8_t *p, size_t len) {
+        uint32_t sum = 0;
+        for (size_t i = 0; i < len; i++)
+                sum = ((sum & 1) ? 0x80000000u : 0) + (sum >> 1) + p[i];
+        return sum;
+}
+
+/* Up-case tables with a correct checksum but nonsense content: run lengths past 0xFFFF, an odd
+ * size, a table of one entry. Mount may accept or refuse (-EIO); nothing may overflow. */
+static void test_hostile_upcase_tables(void **state) {
+        struct fx *f = *state;
+        static const uint8_t runs[] = { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x41, 0x00 };
+        static const uint8_t dangling[] = { 0x41, 0x00, 0xFF, 0xFF }; /* a run marker with no length */
+        static const uint8_t odd[] = { 0x41, 0x00, 0x42 };
+        const struct { const uint8_t *data; size_t len; const char *what; } cases[] = {
+                { runs, sizeof(runs), "runs past 0xFFFF" },
+                { dangling, sizeof(dangling), "dangling run marker" },
+                { odd, sizeof(odd), "odd size" },
+        };
+        uint8_t e[32], orig[32];
+        uint64_t off;
+        uint32_t first;
+
+        assert_int_equal(img_root_entry(f->fd, &f->g, 0x82, &off), 0);
+        assert_int_equal(img_pread(f->fd, orig, 32, off), 0);
+        memcpy(&first, orig + 20, 4);
+        first = le32toh(first);
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                memcpy(e, orig, 32);
+                assert_int_equal(img_pwrite(f->fd, cases[i].data, cases[i].len, img_cluster_offset(&f->g, first)), 0);
+                put32le(e + 4, table_checksum(cases[i].data, cases[i].len));
+                put64le(e + 24, cases[i].len);
+                assert_int_equal(img_pwrite(f->fd, e, 32, off), 0);
+                alarm(60);
+                int r = mount_result(f);
+                if (r == 0) {
+                        struct exfat_stat st;
+                        (void) exfat_lookup(f->vol, EXFAT_ROOT_INO, "abc", &st);
+                        unmount_quietly(f);
+                } else if (r != -EIO) {
+                        fail_msg("up-case table with %s: mount returned %d", cases[i].what, r);
+                }
+                alarm(0);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 FX_TEST("bad_upcase_checksum", test_bad_upcase_checksum, &unmounted),
@@ -471,6 +642,10 @@ int main(void) {
                 FX_TEST("chain_too_short", test_chain_too_short, &unmounted),
                 FX_TEST("cyclic_directory_chain", test_cyclic_directory_chain, &unmounted),
                 FX_TEST("cyclic_root_chain", test_cyclic_root_chain, &unmounted),
+                FX_TEST("malformed_sets", test_malformed_sets, &unmounted),
+                FX_TEST("directory_bad_length", test_directory_bad_length, &unmounted),
+                FX_TEST("label_count_too_big", test_label_count_too_big, &unmounted),
+                FX_TEST("hostile_upcase_tables", test_hostile_upcase_tables, &unmounted),
                 FX_TEST("random_damage", test_random_damage, &unmounted),
         };
         FX_REQUIRE_TOOLS();
