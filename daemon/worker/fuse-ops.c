@@ -382,7 +382,10 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
         }
         fi->keep_cache = 1;
         entry_from_exfat(&fs->view, &st, &e);
+        /* Counted before the reply: the release may overtake the count otherwise. */
+        atomic_fetch_add(&fs->open_handles, 1);
         if (fuse_reply_create(req, &e, fi) < 0) {
+                atomic_fetch_sub(&fs->open_handles, 1);
                 exfat_release(vol, st.ino);
                 exfat_forget(vol, st.ino, 1);
         }
@@ -397,8 +400,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
                 return reply_error(req, "open", ino, r);
         /* Nobody else changes the volume while it is mounted: cached pages stay valid. */
         fi->keep_cache = 1;
-        if (fuse_reply_open(req, fi) < 0)
+        atomic_fetch_add(&fs->open_handles, 1);
+        if (fuse_reply_open(req, fi) < 0) {
+                atomic_fetch_sub(&fs->open_handles, 1);
                 exfat_release(vol, ino);
+        }
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
@@ -436,6 +442,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         _cleanup_(fs_unlockp) struct worker_fs *locked = fs_lock(fs);
         if (locked)
                 exfat_release(fs->vol, ino);
+        atomic_fetch_sub(&fs->open_handles, 1);
         fuse_reply_err(req, 0);
 }
 
@@ -450,10 +457,13 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 /* ---- directories ------------------------------------------------------------------------ */
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+        struct worker_fs *fs = fuse_req_userdata(req);
         /* Directory listings change only through this server, which the kernel sees. */
         fi->cache_readdir = 1;
         fi->keep_cache = 1;
-        fuse_reply_open(req, fi);
+        atomic_fetch_add(&fs->open_handles, 1);
+        if (fuse_reply_open(req, fi) < 0)
+                atomic_fetch_sub(&fs->open_handles, 1);
 }
 
 struct dirbuf {
@@ -526,6 +536,8 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+        struct worker_fs *fs = fuse_req_userdata(req);
+        atomic_fetch_sub(&fs->open_handles, 1);
         fuse_reply_err(req, 0);
 }
 

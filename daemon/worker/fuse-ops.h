@@ -7,6 +7,7 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -31,6 +32,7 @@ struct worker_fs {
         int finish_status;
         struct worker_view view;
         const char *device;        /* for log lines */
+        atomic_long open_handles;  /* open files and directories, all mount namespaces */
 };
 
 extern const struct fuse_lowlevel_ops worker_fuse_ops;

@@ -3,9 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -13,54 +13,9 @@
 
 #include "fuse-ops.h"
 #include "log.h"
+#include "mount-watch.h"
 #include "session.h"
 #include "volume.h"
-
-static const char *signal_mountpoint;
-
-/* SIGINT/SIGTERM/SIGHUP ask for an unmount rather than leaving the loop: the kernel then sends
- * DESTROY, which flushes, and the loop ends on its own. Leaving the loop with the mount still in
- * place would make the final unmount wait for a DESTROY nobody reads. A busy mount stays; a second
- * signal detaches it lazily. */
-static void *signal_thread(void *arg) {
-        sigset_t *set = arg;
-        bool detach = false;
-
-        for (;;) {
-                int sig;
-                if (sigwait(set, &sig) != 0)
-                        continue;
-                if (umount2(signal_mountpoint, detach ? MNT_DETACH : 0) == 0)
-                        continue;
-                if (errno == EBUSY && !detach) {
-                        log_warning("%s is busy; not unmounted (signal again to detach it lazily)",
-                                    signal_mountpoint);
-                        detach = true;
-                } else if (errno != EINVAL)
-                        log_error_errno(-errno, "unmounting %s failed", signal_mountpoint);
-        }
-        return NULL;
-}
-
-static int start_signal_thread(const char *mountpoint) {
-        static sigset_t set;
-        pthread_t t;
-
-        signal_mountpoint = mountpoint;
-        sigemptyset(&set);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGHUP);
-        /* Blocked before any other thread exists, so every thread inherits the mask. */
-        int r = pthread_sigmask(SIG_BLOCK, &set, NULL);
-        if (r != 0)
-                return -r;
-        r = pthread_create(&t, NULL, signal_thread, &set);
-        if (r != 0)
-                return -r;
-        pthread_detach(t);
-        return 0;
-}
 
 /* A block device is checked for other users first (O_EXCL), then opened without O_EXCL: the
  * kernel's fuseblk mount claims it exclusively itself. */
@@ -140,11 +95,23 @@ static int build_fuse_options(char *buf, size_t size, const char *device, const 
 int standalone_run(const char *device, const char *mountpoint, struct worker_options *o) {
         struct worker_volume v;
         struct worker_session *s = NULL;
+        struct mount_watch *watch = NULL;
         struct worker_fs fs;
+        char canonical[PATH_MAX];
         char fuse_options[4096 + 512];
         bool blkdev = false, disconnected;
         int fd, r, run_r, finish_r;
 
+        /* Resolved now: once mounted, looking at the path would ask this very process. */
+        if (!realpath(mountpoint, canonical)) {
+                log_error_errno(-errno, "mount point %s", mountpoint);
+                return 1;
+        }
+        r = mount_watch_block_signals();
+        if (r < 0) {
+                log_error_errno(r, "blocking signals failed");
+                return 1;
+        }
         fd = open_device(device, o, &blkdev);
         if (fd < 0)
                 return 1;
@@ -165,9 +132,15 @@ int standalone_run(const char *device, const char *mountpoint, struct worker_opt
         if (r < 0)
                 log_error_errno(r, "%s: mount options too long", device);
         if (r >= 0)
-                r = start_signal_thread(mountpoint);
-        if (r >= 0)
-                r = session_new(&fs, fuse_options, mountpoint, &s);
+                r = session_new(&fs, fuse_options, canonical, &s);
+        if (r >= 0) {
+                r = mount_watch_start(s, &fs, canonical, &watch);
+                if (r < 0) {
+                        /* Unserved, the mount would hang its users: abort it and take it away. */
+                        session_free(s);
+                        umount2(canonical, MNT_DETACH);
+                }
+        }
         if (r < 0) {
                 worker_fs_finish(&fs);
                 worker_fs_done(&fs);
@@ -178,13 +151,14 @@ int standalone_run(const char *device, const char *mountpoint, struct worker_opt
         run_r = session_run(s);
         if (run_r < 0)
                 log_error_errno(run_r, "%s: serving %s failed", device, mountpoint);
+        mount_watch_stop(watch);
 
         /* Normally DESTROY has flushed already; this covers a loop that ended another way. */
         finish_r = worker_fs_finish(&fs);
         disconnected = session_disconnected(s);
         session_free(s);
-        if (!disconnected && umount2(mountpoint, MNT_DETACH) < 0 && errno != EINVAL)
-                log_error_errno(-errno, "detaching %s failed", mountpoint);
+        if (!disconnected && umount2(canonical, MNT_DETACH) < 0 && errno != EINVAL)
+                log_error_errno(-errno, "detaching %s failed", canonical);
         worker_fs_done(&fs);
         if (close(fd) < 0 && finish_r == 0)
                 finish_r = log_error_errno(-errno, "%s: closing the device failed", device);
