@@ -73,6 +73,7 @@ void mount_free(Mount *m) {
         sd_bus_slot_unref(m->start_slot);
         sd_bus_slot_unref(m->object_slot);
         sd_bus_message_unref(m->request);
+        sd_bus_error_free(&m->error);
         closep(&m->sock);
         closep(&m->device_fd);
         options_done(&m->opts);
@@ -103,12 +104,22 @@ Mount *manager_find_devnum(Manager *mgr, dev_t devnum) {
         return NULL;
 }
 
+/* Answers the pending request with the error recorded by fail_later(), if any. */
+static bool reply_recorded_error(Mount *m) {
+        if (!m->request || !sd_bus_error_is_set(&m->error))
+                return false;
+        (void) sd_bus_reply_method_error(m->request, &m->error);
+        m->request = sd_bus_message_unref(m->request);
+        return true;
+}
+
+/* Answers the pending request now (with the first recorded error, if there is one). */
 static void reply_error(Mount *m, const char *name, const char *fmt, ...) _sd_printf_(3, 4);
 static void reply_error(Mount *m, const char *name, const char *fmt, ...) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         va_list ap;
 
-        if (!m->request)
+        if (!m->request || reply_recorded_error(m))
                 return;
         va_start(ap, fmt);
         sd_bus_error_setfv(&error, name, fmt, ap);
@@ -118,8 +129,21 @@ static void reply_error(Mount *m, const char *name, const char *fmt, ...) {
         m->request = sd_bus_message_unref(m->request);
 }
 
+/* Records why the request failed; the answer goes out when the worker is gone and everything is
+ * cleaned up, so that a caller who retries at once does not find the device still busy. */
+static void fail_later(Mount *m, const char *name, const char *fmt, ...) _sd_printf_(3, 4);
+static void fail_later(Mount *m, const char *name, const char *fmt, ...) {
+        va_list ap;
+
+        if (!m->request || sd_bus_error_is_set(&m->error))
+                return;
+        va_start(ap, fmt);
+        sd_bus_error_setfv(&m->error, name, fmt, ap);
+        va_end(ap);
+}
+
 static void reply_ok(Mount *m) {
-        if (!m->request)
+        if (!m->request || reply_recorded_error(m))
                 return;
         if (sd_bus_message_is_method_call(m->request, MOUNTD_MANAGER_IFACE, "Mount"))
                 (void) sd_bus_reply_method_return(m->request, "os", m->object_path, m->mount_point);
@@ -169,6 +193,8 @@ static void finish(Mount *m) {
         state_forget_fd(m);
         if (m->step != STEP_DEAD && m->unit && !m->unit_stopping)
                 (void) units_stop(m->manager->bus, m->unit);
+        /* Only now, with everything gone: the caller may retry or unplug at once. */
+        reply_ok(m);
         Manager *mgr = m->manager;
         mount_free(m);
         if (was_established)
@@ -177,17 +203,37 @@ static void finish(Mount *m) {
 
 void mount_abandon(Mount *m, const char *why) {
         log_error("%s: %s%s%s", m->device, why, m->unit ? "; stopping " : "", m->unit ?: "");
-        reply_error(m, ERR_WORKER_FAILED, "%s", why);
+        fail_later(m, ERR_WORKER_FAILED, "%s", why);
         if (m->offload) {
                 /* A umount is blocked on the worker: aborting the connection frees it, and its
-                 * completion comes back here. */
+                 * completion (on_umount_done) finishes the Mount. */
                 m->step = STEP_DEAD;
                 if (m->mounted)
                         (void) fuse_abort_connection(m->devnum);
                 m->io = sd_event_source_disable_unref(m->io);
+                if (m->unit && !m->unit_stopping) {
+                        (void) units_stop(m->manager->bus, m->unit);
+                        m->unit_stopping = true;
+                }
                 return;
         }
         finish(m);
+}
+
+static const char *step_to_string(enum worker_step step) {
+        static const char *const names[] = {
+                [STEP_AUTHORIZING] = "authorizing",
+                [STEP_STARTING] = "waiting for the worker to start",
+                [STEP_WAIT_PROBED] = "waiting for the probe",
+                [STEP_WAIT_READY] = "waiting for ready",
+                [STEP_SERVING] = "serving",
+                [STEP_WAIT_LABEL_SET] = "waiting for the label",
+                [STEP_UNMOUNTING] = "unmounting",
+                [STEP_WAIT_CLEAN] = "waiting for the flush",
+                [STEP_WAIT_EXIT] = "waiting for the exit",
+                [STEP_DEAD] = "dead",
+        };
+        return step < sizeof(names) / sizeof(names[0]) && names[step] ? names[step] : "?";
 }
 
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -208,13 +254,11 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
                 (void) units_stop(m->manager->bus, m->unit);
                 m->unit_stopping = true;
                 if (m->clean_status < 0)
-                        reply_error(m, ERR_WORKER_FAILED, "The worker could not flush the volume: %s", strerr(m->clean_status));
-                else
-                        reply_ok(m);
+                        fail_later(m, ERR_WORKER_FAILED, "The worker could not flush the volume: %s", strerr(m->clean_status));
                 finish(m);
                 return 0;
         default:
-                snprintf(why, sizeof(why), "worker did not answer in time (step %d)", (int) m->step);
+                snprintf(why, sizeof(why), "worker did not answer in time (%s)", step_to_string(m->step));
                 mount_abandon(m, why);
                 return 0;
         }
@@ -229,9 +273,9 @@ static int on_unit_started(sd_bus_message *reply, void *userdata, sd_bus_error *
                 const sd_bus_error *e = sd_bus_message_get_error(reply);
                 log_error("%s: could not start %s: %s", m->device, m->unit, e->message ?: e->name);
                 if (sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists"))
-                        reply_error(m, ERR_BUSY, "A worker for %s is still running.", m->device);
+                        fail_later(m, ERR_BUSY, "A worker for %s is still running.", m->device);
                 else
-                        reply_error(m, ERR_WORKER_FAILED, "Could not start the worker: %s", e->message ?: e->name);
+                        fail_later(m, ERR_WORKER_FAILED, "Could not start the worker: %s", e->message ?: e->name);
                 m->unit_stopping = true; /* not ours to stop */
                 m->step = STEP_DEAD;
                 finish(m);
@@ -298,7 +342,7 @@ static int establish_mount(Mount *m) {
         if (m->opts.mount_point) {
                 r = mountpoint_create_custom(m->opts.mount_point, &m->created_mount_point);
                 if (r < 0) {
-                        reply_error(m, r == -EBUSY ? ERR_BUSY : ERR_INVALID_ARGUMENT, "Cannot use %s as mount point: %s",
+                        fail_later(m, r == -EBUSY ? ERR_BUSY : ERR_INVALID_ARGUMENT, "Cannot use %s as mount point: %s",
                                     m->opts.mount_point, strerr(r));
                         return r;
                 }
@@ -308,7 +352,7 @@ static int establish_mount(Mount *m) {
         } else {
                 r = mountpoint_create_default(m->user_name, m->mounted_by, m->label, m->uuid, &m->mount_point);
                 if (r < 0) {
-                        reply_error(m, ERR_FAILED, "Cannot create a mount point: %s", strerr(r));
+                        fail_later(m, ERR_FAILED, "Cannot create a mount point: %s", strerr(r));
                         return r;
                 }
                 m->created_mount_point = true;
@@ -318,20 +362,20 @@ static int establish_mount(Mount *m) {
         _cleanup_close_ int fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
         if (fuse_fd < 0) {
                 r = -errno;
-                reply_error(m, ERR_FAILED, "Cannot open /dev/fuse: %s", strerr(r));
+                fail_later(m, ERR_FAILED, "Cannot open /dev/fuse: %s", strerr(r));
                 return r;
         }
         r = fuse_mount_device(m->device, m->mount_point, fuse_fd, m->owner, m->gid, m->read_only, m->opts.noexec,
                               m->opts.sync);
         if (r < 0) {
                 log_error("%s: mount on %s failed: %s", m->device, m->mount_point, strerr(r));
-                reply_error(m, r == -EBUSY ? ERR_BUSY : ERR_FAILED, "Mounting %s failed: %s", m->device, strerr(r));
+                fail_later(m, r == -EBUSY ? ERR_BUSY : ERR_FAILED, "Mounting %s failed: %s", m->device, strerr(r));
                 return r;
         }
         m->mounted = true;
         r = link_send(m->sock, LINK_FUSE, NULL, 0, fuse_fd);
         if (r < 0) {
-                reply_error(m, ERR_WORKER_FAILED, "Could not hand the FUSE connection to the worker: %s", strerr(r));
+                fail_later(m, ERR_WORKER_FAILED, "Could not hand the FUSE connection to the worker: %s", strerr(r));
                 return r;
         }
         return 0;
@@ -374,9 +418,9 @@ static void on_probed(Mount *m, const struct link_probed *p) {
         if (p->status < 0) {
                 log_error("%s: worker could not open the volume: %s", m->device, strerr(p->status));
                 if (p->status == -EINVAL || p->status == -EMEDIUMTYPE || p->status == -ENOTSUP)
-                        reply_error(m, ERR_NOT_EXFAT, "%s does not hold a valid exFAT filesystem.", m->device);
+                        fail_later(m, ERR_NOT_EXFAT, "%s does not hold a valid exFAT filesystem.", m->device);
                 else
-                        reply_error(m, ERR_WORKER_FAILED, "Cannot read the filesystem on %s: %s", m->device, strerr(p->status));
+                        fail_later(m, ERR_WORKER_FAILED, "Cannot read the filesystem on %s: %s", m->device, strerr(p->status));
                 send_shutdown(m);
                 return;
         }
@@ -395,7 +439,7 @@ static void on_probed(Mount *m, const struct link_probed *p) {
 
         if (m->purpose == PURPOSE_LABEL) {
                 if (m->dirty) {
-                        reply_error(m, ERR_DIRTY, "The volume on %s is marked dirty; check it with fsck.exfat first.", m->device);
+                        fail_later(m, ERR_DIRTY, "The volume on %s is marked dirty; check it with fsck.exfat first.", m->device);
                         send_shutdown(m);
                         return;
                 }
@@ -424,7 +468,7 @@ static void on_ready(Mount *m, const struct link_status *s) {
         }
         if (s->status < 0) {
                 log_error("%s: worker could not serve: %s", m->device, strerr(s->status));
-                reply_error(m, ERR_WORKER_FAILED, "The worker could not serve %s: %s", m->device, strerr(s->status));
+                fail_later(m, ERR_WORKER_FAILED, "The worker could not serve %s: %s", m->device, strerr(s->status));
                 detach(m);
                 send_shutdown(m);
                 return;
@@ -454,8 +498,11 @@ static void on_label_set(Mount *m, const struct link_status *s) {
         disarm_timer(m);
         if (s->status < 0) {
                 log_error("%s: worker could not set the label: %s", m->device, strerr(s->status));
-                reply_error(m, s->status == -EINVAL || s->status == -ENAMETOOLONG ? ERR_INVALID_ARGUMENT : ERR_FAILED,
-                            "Setting the label failed: %s", strerr(s->status));
+                const char *name = s->status == -EINVAL || s->status == -ENAMETOOLONG ? ERR_INVALID_ARGUMENT : ERR_FAILED;
+                if (m->purpose == PURPOSE_LABEL)
+                        fail_later(m, name, "Setting the label failed: %s", strerr(s->status));
+                else
+                        reply_error(m, name, "Setting the label failed: %s", strerr(s->status));
         } else {
                 char *l = strdup(m->new_label);
                 if (l) {
@@ -523,7 +570,8 @@ static void on_link_message(void *userdata, enum link_type type, const union lin
                 on_clean(m, &p->status);
         else {
                 char why[96];
-                snprintf(why, sizeof(why), "worker sent an unexpected message (type %d at step %d)", (int) type, (int) m->step);
+                snprintf(why, sizeof(why), "worker sent an unexpected message (type %d while %s)", (int) type,
+                         step_to_string(m->step));
                 mount_abandon(m, why);
         }
 }
@@ -542,12 +590,9 @@ static void on_link_gone(void *userdata, int reason) {
                 m->unit_stopping = true;
                 disarm_timer(m);
                 if (m->clean_status < 0)
-                        reply_error(m, ERR_WORKER_FAILED, "The worker could not flush the volume: %s", strerr(m->clean_status));
-                else {
-                        if (m->purpose == PURPOSE_MOUNT)
-                                log_info("%s: unmounted from %s", m->device, m->mount_point);
-                        reply_ok(m);
-                }
+                        fail_later(m, ERR_WORKER_FAILED, "The worker could not flush the volume: %s", strerr(m->clean_status));
+                else if (m->purpose == PURPOSE_MOUNT && !sd_bus_error_is_set(&m->error))
+                        log_info("%s: unmounted from %s", m->device, m->mount_point);
                 finish(m);
                 return;
         }
@@ -566,7 +611,7 @@ int mount_begin(Mount *m, sd_bus_message *request) {
         m->step = STEP_STARTING;
         r = device_open(m->device, m->devnum, m->purpose == PURPOSE_MOUNT && m->opts.read_only, &m->device_fd);
         if (r < 0) {
-                reply_error(m, r == -EBUSY ? ERR_BUSY : ERR_NO_SUCH_DEVICE, "Cannot open %s: %s", m->device,
+                fail_later(m, r == -EBUSY ? ERR_BUSY : ERR_NO_SUCH_DEVICE, "Cannot open %s: %s", m->device,
                             r == -EBUSY ? "it is in use" : strerr(r));
                 goto fail;
         }
@@ -595,7 +640,7 @@ int mount_begin(Mount *m, sd_bus_message *request) {
 
 fail_internal:
         log_error("%s: cannot start a worker: %s", m->device, strerr(r));
-        reply_error(m, ERR_FAILED, "Cannot start a worker for %s: %s", m->device, strerr(r));
+        fail_later(m, ERR_FAILED, "Cannot start a worker for %s: %s", m->device, strerr(r));
 fail:
         m->step = STEP_DEAD;
         m->unit_stopping = true;

@@ -67,3 +67,12 @@ volume_dirty() {
 worker_units() {
         systemctl list-units --no-legend --plain 'exfat-worker@*' | awk '{print $1}'
 }
+
+# wait_for_log TEXT : the daemon's journal shows TEXT within 5 s (journald reads stderr streams
+# asynchronously, so a line logged just before a reply may not be there yet).
+_mountd_log_has() {
+        journalctl --no-pager -q -u exfat-mountd.service | grep -qF -- "$1"
+}
+wait_for_log() {
+        wait_for 5 _mountd_log_has "$1" || fail "the daemon's log does not show '$1'"
+}

@@ -30,7 +30,7 @@ systemctl restart exfat-mountd.service || fail "restart failed"
 wait_for_bus_name "$MOUNTD_DEST"
 pid2=$(mountd_pid)
 [ "$pid2" != "$pid" ] || fail "the daemon did not restart (pid $pid)"
-check_contains "$(box_journal exfat-mountd.service)" "re-adopted the mount on $mp" "daemon log"
+wait_for_log "re-adopted the mount on $mp"
 pass "daemon restarted ($pid -> $pid2) and says it re-adopted $mp"
 
 findmnt --mountpoint "$mp" >/dev/null || fail "$mp lost across the restart"
@@ -74,7 +74,7 @@ check_eq 0 "$(volume_dirty "$dev")" "dirty flag after the worker's hang-up exit"
 busctl --system introspect "$MOUNTD_DEST" "$MOUNTD_PATH" >/dev/null || fail "bus activation after the stop failed"
 findmnt --mountpoint "$mp" >/dev/null && fail "the dead mount $mp was not cleaned up"
 [ -e "$mp" ] && fail "$mp still exists after the cleanup"
-check_contains "$(box_journal exfat-mountd.service)" "cannot re-adopt the mount on $mp" "daemon log"
+wait_for_log "cannot re-adopt the mount on $mp"
 fsck_clean "$dev"
 out=$(gcall Mount "$dev" "{'read-only': <true>}") || fail "Mount after the stop failed: $out"
 mp=$(sed -n "s/.*, '\(.*\)').*/\1/p" <<<"$out")
