@@ -17,7 +17,6 @@
 #include "units.h"
 #include "util.h"
 
-int log_debug_enabled;
 
 static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *mgr = userdata;

@@ -15,8 +15,6 @@
 #include "protocol.h"
 #include "util.h"
 
-#define LABEL_MAX_UNITS 11
-
 enum request_kind {
         REQ_MOUNT,
         REQ_LABEL_UNMOUNTED,
@@ -228,21 +226,6 @@ static int method_mount(sd_bus_message *msg, void *userdata, sd_bus_error *error
 fail:
         options_done(&o);
         return r;
-}
-
-/* One path component's worth of label: valid UTF-8 without control characters, no characters that
- * exFAT forbids in names, at most 11 UTF-16 units. */
-static bool label_valid(const char *label) {
-        size_t units = 0;
-        if (!link_string_valid(label, LINK_LABEL_MAX))
-                return false;
-        for (const unsigned char *c = (const unsigned char *) label; *c; c++) {
-                if (strchr("\"*/:<>?\\|", *c))
-                        return false;
-                if ((*c & 0xC0) != 0x80)
-                        units += (*c >= 0xF0) ? 2 : 1; /* 4-byte sequences are surrogate pairs */
-        }
-        return units <= LABEL_MAX_UNITS;
 }
 
 static int method_label(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

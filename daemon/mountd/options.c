@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "protocol.h"
 
 #define MOUNT_POINT_MAX 1024
 
@@ -137,4 +138,17 @@ bad:
 fail:
         options_done(o);
         return r;
+}
+
+bool label_valid(const char *label) {
+        size_t units = 0;
+        if (!link_string_valid(label, LINK_LABEL_MAX))
+                return false;
+        for (const unsigned char *c = (const unsigned char *) label; *c; c++) {
+                if (strchr("\"*/:<>?\\|", *c))
+                        return false;
+                if ((*c & 0xC0) != 0x80)
+                        units += (*c >= 0xF0) ? 2 : 1; /* 4-byte sequences are surrogate pairs */
+        }
+        return units <= LABEL_MAX_UNITS;
 }

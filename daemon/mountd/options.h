@@ -38,3 +38,9 @@ void options_done(struct mount_options *o);
 /* A mount point named by the caller: absolute, canonical (no "." / ".." / "//"), only characters
  * that are harmless in mountinfo and mount data, short. */
 bool mount_point_option_valid(const char *p);
+
+#define LABEL_MAX_UNITS 11
+
+/* A volume label: valid UTF-8 without control characters, none of the characters exFAT forbids in
+ * names (" * / : < > ? \ |), at most 11 UTF-16 units. */
+bool label_valid(const char *label);
