@@ -48,4 +48,5 @@ run_one chain.c 's/r = fat_set(vol, last->pcl + last->len - 1, start);/r = 0;/' 
 run_one name.c '/^uint16_t name_hash/,/^}/s/uint16_t c = upcase(vol, name\[i\]);/uint16_t c = name[i];/' name
 run_one name.c '/^uint32_t name_key/,/^}/s/uint16_t c = upcase(vol, name\[i\]);/uint16_t c = name[i];/' name
 run_one ops.c 's/if (n->nopen == 0 && n->busy == 0)/if (1)/' file
+run_one name.c '/^uint32_t name_key/,/^}/s/return h;/return 7;/' stress
 exit $((survived > 0))

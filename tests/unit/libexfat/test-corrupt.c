@@ -389,6 +389,12 @@ static void walk(struct fx *f, uint64_t ino, int depth, bool rw) {
                                 (void) exfat_write(f->vol, st.ino, "fuzz", 4, 5000);
                         exfat_release(f->vol, st.ino);
                 }
+                if (rw && !EXFAT_IS_DIR(&st) && i % 2 == 0) {
+                        struct exfat_setattr sa = { .valid = EXFAT_SET_SIZE, .size = 3 * 4096 + 5 };
+                        struct exfat_stat st2;
+                        (void) exfat_setattr(f->vol, st.ino, &sa, &st2);
+                        (void) exfat_rename(f->vol, ino, dl.names[i], EXFAT_ROOT_INO, "fuzz-renamed", 0);
+                }
                 if (rw && i % 3 == 0)
                         (void) exfat_unlink(f->vol, ino, dl.names[i]);
                 exfat_forget(f->vol, st.ino, 1);
@@ -399,6 +405,20 @@ static void walk(struct fx *f, uint64_t ino, int depth, bool rw) {
                 (void) exfat_mkdir(f->vol, ino, "fuzz-dir", &st);
         }
         dirlist_free(&dl);
+}
+
+/* Bytes of a directory cluster up to its end-of-directory entry, plus one entry: damage past
+ * that is invisible. */
+static size_t used_length(struct fx *f, uint64_t cluster_off) {
+        uint8_t *c = malloc(f->g.cluster_size);
+        size_t p = 0;
+
+        assert_non_null(c);
+        assert_int_equal(img_pread(f->fd, c, f->g.cluster_size, cluster_off), 0);
+        while (p < f->g.cluster_size && c[p] != 0)
+                p += 32;
+        free(c);
+        return p + 32 < f->g.cluster_size ? p + 32 : f->g.cluster_size;
 }
 
 static void test_random_damage(void **state) {
@@ -420,9 +440,9 @@ static void test_random_damage(void **state) {
         assert_int_equal(img_pread(f->fd, pristine, meta_end, 0), 0);
         assert_int_equal(img_find(f->fd, &f->g, "d", &e), 0);
         targets[0] = img_cluster_offset(&f->g, f->g.root_cluster);
-        target_len[0] = f->g.cluster_size;
+        target_len[0] = used_length(f, targets[0]);
         targets[1] = img_cluster_offset(&f->g, e.first_cluster);
-        target_len[1] = f->g.cluster_size;
+        target_len[1] = used_length(f, targets[1]);
         targets[2] = (uint64_t) f->g.fat_offset * f->g.sector_size;
         target_len[2] = 4 * 128;
         {
