@@ -255,7 +255,7 @@ class Runner:
 
 
 def snapshot(root, runner):
-    tree = {}
+    tree, mtimes = {}, {}
     for dirpath, dirnames, filenames in os.walk(root):
         for d in dirnames:
             tree[os.path.relpath(os.path.join(dirpath, d), root)] = ("dir",)
@@ -268,11 +268,12 @@ def snapshot(root, runner):
             meta = runner.files.get(rel, {})
             tree[rel] = ("file", st.st_size, digest, bool(st.st_mode & stat.S_IWUSR),
                          meta.get("mtime") and st.st_mtime_ns)
-    return tree
+            mtimes[rel] = st.st_mtime
+    return tree, mtimes
 
 
 def compare_trees(runner, mnt, mirror):
-    a, b = snapshot(mirror, runner), snapshot(mnt, runner)
+    (a, mtimes_a), (b, mtimes_b) = snapshot(mirror, runner), snapshot(mnt, runner)
     if a != b:
         diff = [f"{k}: mirror {a.get(k)} exfat {b.get(k)}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
         raise itest.TestFailure(f"{len(diff)} differences:\n  " + "\n  ".join(diff[:20]))
@@ -280,6 +281,9 @@ def compare_trees(runner, mnt, mirror):
         if meta["mtime"] is not None:
             got = os.stat(os.path.join(mnt, rel)).st_mtime_ns
             check(got == meta["mtime"], f"mtime of {rel}: {got}, set {meta['mtime']}")
+        else:
+            # Changed by writes: both trees were changed by the same operation, moments apart.
+            check(abs(mtimes_a[rel] - mtimes_b[rel]) < 2, f"mtime of {rel}: mirror {mtimes_a[rel]} exfat {mtimes_b[rel]}")
     return len(a)
 
 
