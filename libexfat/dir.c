@@ -185,10 +185,46 @@ static int index_grow_slots(struct exfat_volume *vol, struct dir_index *d, uint3
         return 0;
 }
 
+/* Directory indexes sit on their own LRU list so that a directory kept alive by the kernel's
+ * lookup reference can still give its index back under memory pressure. */
+static void ilru_unlink(struct exfat_volume *vol, struct dir_index *d) {
+        if (d->lru_prev)
+                d->lru_prev->lru_next = d->lru_next;
+        else if (vol->ilru_head == d)
+                vol->ilru_head = d->lru_next;
+        if (d->lru_next)
+                d->lru_next->lru_prev = d->lru_prev;
+        else if (vol->ilru_tail == d)
+                vol->ilru_tail = d->lru_prev;
+        d->lru_prev = d->lru_next = NULL;
+}
+
+static void ilru_push(struct exfat_volume *vol, struct dir_index *d) {
+        d->lru_next = vol->ilru_head;
+        if (vol->ilru_head)
+                vol->ilru_head->lru_prev = d;
+        vol->ilru_head = d;
+        if (!vol->ilru_tail)
+                vol->ilru_tail = d;
+}
+
+/* Drops indexes of directories without cached children, least recently used first. */
+void dir_index_trim(struct exfat_volume *vol) {
+        struct dir_index *d = vol->ilru_tail;
+        /* The most recently used index stays: dropping it would make the next call rescan. */
+        while (d && d != vol->ilru_head && __atomic_load_n(&vol->mem, __ATOMIC_RELAXED) > vol->budget) {
+                struct dir_index *prev = d->lru_prev;
+                if (d->owner->nchildren == 0 && d->owner->busy == 0)
+                        dir_index_free(vol, d->owner);
+                d = prev;
+        }
+}
+
 void dir_index_free(struct exfat_volume *vol, struct exfat_node *dir) {
         struct dir_index *d = dir->dir;
         if (!d)
                 return;
+        ilru_unlink(vol, d);
         mem_account(vol, -(ssize_t) d->mem);
         free(d->recs);
         free(d->buckets);
@@ -250,8 +286,13 @@ int dir_load(struct exfat_volume *vol, struct exfat_node *dir) {
         struct dir_index *d;
         int r;
 
-        if (dir->dir)
+        if (dir->dir) {
+                if (vol->ilru_head != dir->dir) {
+                        ilru_unlink(vol, dir->dir);
+                        ilru_push(vol, dir->dir);
+                }
                 return 0;
+        }
         r = chain_load(vol, dir);
         if (r < 0)
                 return r;
@@ -261,6 +302,7 @@ int dir_load(struct exfat_volume *vol, struct exfat_node *dir) {
         d->free_rec = NO_REC;
         d->owner = dir;
         dir->dir = d;
+        ilru_push(vol, d);
         r = index_grow_slots(vol, d, (uint32_t) (((uint64_t) dir->nclusters << vol->cluster_shift) / ENTRY_SIZE), false);
         if (r >= 0)
                 r = index_rehash(vol, d, 16);

@@ -265,6 +265,7 @@ int dir_read_slots(struct exfat_volume *vol, struct exfat_node *dir, uint32_t sl
 int dir_write_slots(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, const void *buf, uint32_t n);
 int dir_load(struct exfat_volume *vol, struct exfat_node *dir);
 void dir_index_free(struct exfat_volume *vol, struct exfat_node *dir);
+void dir_index_trim(struct exfat_volume *vol);
 int dir_find(struct exfat_volume *vol, struct exfat_node *dir, const uint16_t *name, size_t len,
              struct dir_rec **rec, struct entry_set *es);
 struct dir_rec *dir_rec_by_slot(struct exfat_volume *vol, struct exfat_node *dir, const struct entry_set *es,

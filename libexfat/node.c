@@ -142,6 +142,7 @@ void node_trim(struct exfat_volume *vol) {
                 node_detach(vol, n);
                 node_free(vol, n);
         }
+        dir_index_trim(vol);
 }
 
 int node_from_set(struct exfat_volume *vol, struct exfat_node *parent, struct dir_rec *rec,
