@@ -1,0 +1,75 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Which polkit action each request needs. alice is granted only org.exfat.mountd.mount and .label
+# (what an active desktop session gets by default): she mounts and labels removable devices for
+# herself; a non-removable device, a chosen mount point, another uid, relabelling a system device
+# and unmounting someone else's mount need mount-system / unmount-others and are refused.
+# box-polkit-rules: rules/mountd-alice-basic.rules
+. "${BOX_LIB:-$(dirname "$0")/lib}/common.sh"
+. "$(dirname "$0")/mountd-lib.sh"
+in_box_require
+
+busctl --system introspect "$MOUNTD_DEST" "$MOUNTD_PATH" >/dev/null
+pid=$(mountd_pid)
+make_exfat_loop dev 64M -L POLKIT
+make_exfat_loop other 64M -L ROOTS
+on_exit "gcall Unmount '$dev' \"{'force': <true>}\" >/dev/null 2>&1 || true"
+on_exit "gcall Unmount '$other' \"{'force': <true>}\" >/dev/null 2>&1 || true"
+
+# Not removable (no config entry, a loop device is not removable for the kernel): mount-system.
+rm -f /etc/exfat-mountd/removable-devices
+expect_error NotAuthorized as alice Mount "$dev" "{}"
+expect_error NotAuthorized as alice Label "$dev" "X" "{}"
+findmnt --source "$dev" >/dev/null && fail "a non-removable device got mounted for alice"
+pass "non-removable device: Mount and Label need mount-system"
+
+# The config file makes loop devices removable; a glob and a plain path both count.
+mkdir -p /etc/exfat-mountd
+printf '# test\n%s\n' "$dev" >/etc/exfat-mountd/removable-devices
+out=$(as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Mount 'sa{sv}' "$dev" 0) ||
+        fail "alice's Mount of a listed device failed: $out"
+as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Unmount 'sa{sv}' "$dev" 0 ||
+        fail "alice's Unmount failed"
+mark_loops_removable
+pass "a device listed in removable-devices (path, then glob) mounts with org.exfat.mountd.mount"
+
+# Things that need mount-system even on a removable device.
+expect_error NotAuthorized as alice Mount "$dev" "{'mount-point': <'/run/alice-mnt'>}"
+expect_error NotAuthorized as alice Mount "$dev" "{'uid': <uint32 0>}"
+expect_error NotAuthorized as alice Mount "$dev" "{'gid': <uint32 0>}"
+[ -e /run/alice-mnt ] && fail "a refused Mount created its mount point"
+findmnt --source "$dev" >/dev/null && fail "a refused Mount mounted $dev"
+# Her own uid is not "another uid".
+out=$(as_user alice gcall Mount "$dev" "{'uid': <uint32 $(id -u alice)>, 'dmask': <uint32 0077>}") ||
+        fail "Mount with her own uid failed: $out"
+as_user alice gcall Unmount "$dev" "{}" >/dev/null || fail "Unmount failed"
+pass "mount-point, another uid or gid: NotAuthorized; her own uid is fine"
+
+# root mounts another device; alice may not unmount it (unmount-others), bob neither.
+out=$(gcall Mount "$other" "{}") || fail "root's Mount failed: $out"
+omp=$(sed -n "s/.*, '\(.*\)').*/\1/p" <<<"$out")
+expect_error NotAuthorized as alice Unmount "$other" "{}"
+expect_error NotAuthorized as bob Unmount "$omp" "{}"
+findmnt --mountpoint "$omp" >/dev/null || fail "a refused Unmount unmounted $omp"
+gcall Unmount "$omp" "{}" >/dev/null || fail "root's Unmount failed"
+pass "unmounting someone else's mount needs unmount-others"
+
+# Label on a removable device: alice may; bob may not.
+as_user alice gcall Label "$dev" "ALICE" "{}" >/dev/null || fail "alice's Label failed"
+check_eq ALICE "$(exfatlabel "$dev" 2>/dev/null | sed -n 's/^label: //p')" "label"
+expect_error NotAuthorized as bob Label "$dev" "BOB" "{}"
+pass "Label: alice yes (removable), bob NotAuthorized"
+
+# A custom mount point as root (uid 0 needs no polkit): made, used, removed again.
+out=$(gcall Mount "$dev" "{'mount-point': <'/run/custom-mnt'>, 'noexec': <true>}") || fail "custom mount point: $out"
+check_contains "$out" "/run/custom-mnt" "Mount reply"
+findmnt -n -o OPTIONS --mountpoint /run/custom-mnt | grep -qw noexec || fail "noexec missing"
+mkdir -p /run/not-empty && touch /run/not-empty/file
+on_exit "rm -rf /run/not-empty"
+expect_error InvalidArgument Mount "$other" "{'mount-point': <'/run/not-empty'>}"
+expect_error Busy Mount "$other" "{'mount-point': <'/run/custom-mnt'>}"
+gcall Unmount /run/custom-mnt "{}" >/dev/null || fail "Unmount by mount point failed"
+[ -e /run/custom-mnt ] && fail "/run/custom-mnt (made by the daemon) was not removed"
+pass "custom mount point made and removed; non-empty directory and a mount point refused"
+
+mountd_alive "$pid"
