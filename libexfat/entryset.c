@@ -61,7 +61,8 @@ int entry_set_parse(struct exfat_volume *vol, struct entry_set *es) {
         if (div_round_up(dl, vol->cluster_size) > vol->cluster_count)
                 return -EIO;
         if (le16toh(f->attributes) & EXFAT_ATTR_DIRECTORY) {
-                if (dl % vol->cluster_size || dl > EXFAT_DIR_MAX_SIZE)
+                /* A directory always owns at least one cluster. */
+                if (dl == 0 || dl % vol->cluster_size || dl > EXFAT_DIR_MAX_SIZE || vdl != dl)
                         return -EIO;
         }
         return 0;
