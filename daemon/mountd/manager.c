@@ -15,6 +15,8 @@
 #include "protocol.h"
 #include "util.h"
 
+#define UID_INVALID ((uid_t) -1)
+
 enum request_kind {
         REQ_MOUNT,
         REQ_LABEL_UNMOUNTED,
@@ -83,6 +85,10 @@ static void on_authorized(sd_bus_message *request, int result, const sd_bus_erro
         struct pending *p = userdata;
 
         if (result < 0) {
+                uid_t uid = UID_INVALID;
+                (void) authorize_caller_uid(request, &uid);
+                log_info("%s refused for uid %d (%s): %s", p->actions[p->next], (int) uid,
+                         sd_bus_message_get_member(request), error && error->message ? error->message : strerr(result));
                 if (sd_bus_error_is_set(error))
                         (void) sd_bus_reply_method_error(request, error);
                 else

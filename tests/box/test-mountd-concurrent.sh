@@ -1,0 +1,58 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Requests run side by side: three volumes with the same label are mounted at once (each by its own
+# worker) and get unique mount points (SAME, SAME1, SAME2), a second Mount of a device in flight is
+# refused instead of racing, and all three unmount at once, clean.
+# box-polkit-rules: rules/exfatctl-alice.rules
+. "${BOX_LIB:-$(dirname "$0")/lib}/common.sh"
+. "$(dirname "$0")/mountd-lib.sh"
+in_box_require
+
+mark_loops_removable
+busctl --system introspect "$MOUNTD_DEST" "$MOUNTD_PATH" >/dev/null
+pid=$(mountd_pid)
+devs=()
+for i in 1 2 3; do
+        make_exfat_loop d 64M -L SAME
+        devs+=("$d")
+        on_exit "gcall Unmount '$d' \"{'force': <true>}\" >/dev/null 2>&1 || true"
+done
+out=$(mktemp -d /var/tmp/concurrent.XXXXXX)
+on_exit "rm -rf '$out'"
+
+for i in 0 1 2; do
+        as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Mount 'sa{sv}' "${devs[$i]}" 0 \
+                >"$out/mount.$i" 2>&1 &
+done
+# The same device again while its first Mount is (very likely) still in flight: Busy or AlreadyMounted,
+# never a second mount.
+as_user alice gcall Mount "${devs[0]}" "{}" >"$out/again" 2>&1 && fail "a second Mount of ${devs[0]} succeeded"
+grep -qE "Error\.(Busy|AlreadyMounted)" "$out/again" || fail "second Mount: $(cat "$out/again")"
+wait
+mps=()
+for i in 0 1 2; do
+        grep -q '^os ' "$out/mount.$i" || fail "Mount of ${devs[$i]} failed: $(cat "$out/mount.$i")"
+        mps+=("$(awk '{print $3}' "$out/mount.$i" | tr -d '"')")
+done
+check_eq "/run/media/alice/SAME /run/media/alice/SAME1 /run/media/alice/SAME2" \
+        "$(printf '%s\n' "${mps[@]}" | sort | paste -sd' ')" "mount points"
+check_eq 1 "$(findmnt -n --source "${devs[0]}" | wc -l)" "mounts of ${devs[0]}"
+pass "three concurrent Mounts: $(printf '%s ' "${mps[@]}"); a second Mount of one device refused"
+
+for i in 0 1 2; do
+        as_user alice sh -c "echo $i > '${mps[$i]}/n'" || fail "write to ${mps[$i]}"
+done
+for i in 0 1 2; do
+        as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Unmount 'sa{sv}' "${devs[$i]}" 0 \
+                >"$out/umount.$i" 2>&1 &
+done
+wait
+for i in 0 1 2; do
+        [ ! -s "$out/umount.$i" ] || fail "Unmount of ${devs[$i]}: $(cat "$out/umount.$i")"
+        findmnt --source "${devs[$i]}" >/dev/null && fail "${devs[$i]} still mounted"
+        fsck_clean "${devs[$i]}"
+        check_eq 0 "$(volume_dirty "${devs[$i]}")" "dirty flag of ${devs[$i]}"
+done
+check_eq "" "$(ls /run/media/alice)" "/run/media/alice after the unmounts"
+mountd_alive "$pid"
+pass "three concurrent Unmounts: clean, mount points gone"
