@@ -228,7 +228,7 @@ static int serve(struct link *l, int fuse_fd, int *ret_status) {
         r = send_status(l, LINK_READY, 0);
         if (r < 0) {
                 /* No daemon: flush and go. */
-                session_free(l->session);
+                session_free(l->session, true);
                 unmount_volume(l);
                 *ret_status = 1;
                 return 0;
@@ -237,7 +237,7 @@ static int serve(struct link *l, int fuse_fd, int *ret_status) {
         l->wakefd = eventfd(0, EFD_CLOEXEC);
         if (l->wakefd < 0 || (r = -pthread_create(&t, NULL, poller, l)) < 0) {
                 r = log_error_errno(l->wakefd < 0 ? -errno : r, "starting the control thread failed");
-                session_free(l->session);
+                session_free(l->session, true);
                 unmount_volume(l);
                 return r;
         }
@@ -253,7 +253,7 @@ static int serve(struct link *l, int fuse_fd, int *ret_status) {
         close(l->wakefd);
 
         /* The session goes before the volume: destroying it closes /dev/fuse. */
-        session_free(l->session);
+        session_free(l->session, true);
         l->session = NULL;
         finish_after_loop(l, atomic_load(&l->stop), ret_status);
         if (r < 0)

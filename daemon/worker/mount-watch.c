@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ struct mount_watch {
         const char *mountpoint;
         pthread_t thread;
         int wakefd, sigfd, mountinfo_fd;
+        atomic_bool gone;
 };
 
 static sigset_t stop_signals(void) {
@@ -96,6 +98,7 @@ static void on_signal(struct mount_watch *w, bool *detach) {
         } else if (errno == EINVAL) {
                 /* Not mounted here any more: stop serving the copies elsewhere, too. */
                 log_info("%s: signal %u, no longer mounted here; finishing", w->mountpoint, si.ssi_signo);
+                atomic_store(&w->gone, true);
                 session_stop(w->session);
         } else
                 log_error_errno(-errno, "unmounting %s failed", w->mountpoint);
@@ -135,8 +138,10 @@ static void *watch_thread(void *arg) {
                 if (p[1].revents)
                         on_signal(w, &detach);
                 if (check_at == 0) {
-                        if ((p[2].revents & (POLLPRI | POLLERR)) && !still_mounted(w))
+                        if ((p[2].revents & (POLLPRI | POLLERR)) && !still_mounted(w)) {
+                                atomic_store(&w->gone, true);
                                 check_at = now_ms() + GRACE_MS;
+                        }
                         continue;
                 }
                 if (now_ms() < check_at)
@@ -191,13 +196,16 @@ fail:
         return log_error_errno(r, "starting the mount watch failed");
 }
 
-void mount_watch_stop(struct mount_watch *w) {
+bool mount_watch_stop(struct mount_watch *w) {
+        bool gone;
         if (!w)
-                return;
+                return false;
         eventfd_write(w->wakefd, 1);
         pthread_join(w->thread, NULL);
+        gone = atomic_load(&w->gone);
         close(w->wakefd);
         close(w->sigfd);
         close(w->mountinfo_fd);
         free(w);
+        return gone;
 }

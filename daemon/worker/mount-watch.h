@@ -18,5 +18,6 @@ int mount_watch_block_signals(void);
 int mount_watch_start(struct worker_session *s, struct worker_fs *fs, const char *mountpoint,
                       struct mount_watch **ret);
 
-/* Stops and frees the watch; call before freeing the session. */
-void mount_watch_stop(struct mount_watch *w);
+/* Stops and frees the watch; call before freeing the session. Returns true when the mount had
+ * left this namespace. */
+bool mount_watch_stop(struct mount_watch *w);

@@ -116,15 +116,22 @@ void session_stop(struct worker_session *s) {
                 log_error("the FUSE loop did not stop after 5 s");
 }
 
-bool session_disconnected(struct worker_session *s) {
+/* An unmounted or aborted connection reports POLLERR on the device fd. */
+static bool session_disconnected(struct worker_session *s) {
         struct pollfd p = { .fd = fuse_session_fd(s->se), .events = 0 };
-        /* An aborted or unmounted connection reports POLLERR on the device fd. */
         return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
 }
 
-void session_free(struct worker_session *s) {
+void session_free(struct worker_session *s, bool mount_gone) {
         if (!s)
                 return;
+        /* For a mount made here, fuse_session_unmount() closes /dev/fuse first (so a still-live
+         * mount cannot wait on us), then detaches the mount unless the connection had ended; for
+         * an adopted fd it does nothing. A mount gone from this namespace whose connection lives
+         * on (pinned elsewhere) is not ours to detach by path any more: libfuse's copy of the
+         * mount point then stays unfreed, the process is about to end anyway. */
+        if (!mount_gone || session_disconnected(s))
+                fuse_session_unmount(s->se);
         fuse_session_destroy(s->se);
         free(s);
 }

@@ -23,8 +23,7 @@ int session_run(struct worker_session *s);
 /* Ends session_run() from any thread, also when the kernel mount still exists. */
 void session_stop(struct worker_session *s);
 
-/* True when the connection is gone (unmounted, or aborted). */
-bool session_disconnected(struct worker_session *s);
-
-/* Closes the /dev/fuse fd (aborting the connection if still mounted) and frees the session. */
-void session_free(struct worker_session *s);
+/* Closes the /dev/fuse fd (aborting the connection if still mounted) and frees the session. A
+ * mount this session made itself is detached too if still there, unless mount_gone says it left
+ * this namespace already (something else may be mounted on that path by now). */
+void session_free(struct worker_session *s, bool mount_gone);

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -99,7 +98,7 @@ int standalone_run(const char *device, const char *mountpoint, struct worker_opt
         struct worker_fs fs;
         char canonical[PATH_MAX];
         char fuse_options[4096 + 512];
-        bool blkdev = false, disconnected;
+        bool blkdev = false, gone;
         int fd, r, run_r, finish_r;
 
         /* Resolved now: once mounted, looking at the path would ask this very process. */
@@ -135,11 +134,8 @@ int standalone_run(const char *device, const char *mountpoint, struct worker_opt
                 r = session_new(&fs, fuse_options, canonical, &s);
         if (r >= 0) {
                 r = mount_watch_start(s, &fs, canonical, &watch);
-                if (r < 0) {
-                        /* Unserved, the mount would hang its users: abort it and take it away. */
-                        session_free(s);
-                        umount2(canonical, MNT_DETACH);
-                }
+                if (r < 0)
+                        session_free(s, false); /* aborts and detaches the unserved mount */
         }
         if (r < 0) {
                 worker_fs_finish(&fs);
@@ -151,14 +147,11 @@ int standalone_run(const char *device, const char *mountpoint, struct worker_opt
         run_r = session_run(s);
         if (run_r < 0)
                 log_error_errno(run_r, "%s: serving %s failed", device, mountpoint);
-        mount_watch_stop(watch);
+        gone = mount_watch_stop(watch);
 
         /* Normally DESTROY has flushed already; this covers a loop that ended another way. */
         finish_r = worker_fs_finish(&fs);
-        disconnected = session_disconnected(s);
-        session_free(s);
-        if (!disconnected && umount2(canonical, MNT_DETACH) < 0 && errno != EINVAL)
-                log_error_errno(-errno, "detaching %s failed", canonical);
+        session_free(s, gone);
         worker_fs_done(&fs);
         if (close(fd) < 0 && finish_r == 0)
                 finish_r = log_error_errno(-errno, "%s: closing the device failed", device);
