@@ -630,7 +630,8 @@ int mount_begin(Mount *m, sd_bus_message *request) {
                 (void) fcntl(sv[1], F_SETFL, flags & ~O_NONBLOCK);
         r = link_watch(m->manager->event, m->sock, &handlers, m, &m->io);
         if (r >= 0)
-                r = units_start_worker(m->manager->bus, m->unit, m->device, sv[1], on_unit_started, m, &m->start_slot);
+                r = units_start_worker(m->manager->bus, m->unit, m->device, m->devnum, sv[1], on_unit_started, m,
+                                       &m->start_slot);
         close(sv[1]); /* sd-bus keeps its own copy in the message */
         if (r < 0)
                 goto fail_internal;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #include "config.h"
 #include "util.h"
@@ -107,13 +108,16 @@ static int append_sandbox(sd_bus_message *m) {
         return 0;
 }
 
-int units_start_worker(sd_bus *bus, const char *unit, const char *device, int worker_fd,
+int units_start_worker(sd_bus *bus, const char *unit, const char *device, dev_t devnum, int worker_fd,
                        sd_bus_message_handler_t callback, void *userdata, sd_bus_slot **ret_slot) {
         sd_bus_message *m = NULL;
-        char description[256];
+        char description[256], user[32];
         int r;
 
         snprintf(description, sizeof(description), "exFAT worker for %s", device);
+        /* A dynamic user of its own per device: workers of different volumes (and users) must not
+         * be able to signal each other, which a shared uid would allow. */
+        snprintf(user, sizeof(user), "exfat-worker-%u-%u", major(devnum), minor(devnum));
 
         r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "StartTransientUnit");
         if (r < 0)
@@ -123,6 +127,8 @@ int units_start_worker(sd_bus *bus, const char *unit, const char *device, int wo
                 r = sd_bus_message_open_container(m, 'a', "(sv)");
         if (r >= 0)
                 r = append_string(m, "Description", description);
+        if (r >= 0)
+                r = append_string(m, "User", user);
         if (r >= 0)
                 r = sd_bus_message_append(m, "(sv)", "ExecStart", "a(sasb)", 1, EXFAT_WORKER_PATH, 2,
                                           EXFAT_WORKER_PATH, "--service", 0);

@@ -2,14 +2,16 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <systemd/sd-bus.h>
 
 /* "exfat-worker@<escaped>.service" for a device path, escaped as systemd-escape --path does. */
 int units_worker_name(const char *device, char **ret);
 
-/* Starts the sandboxed worker as a transient unit with worker_fd as its stdin. callback gets
+/* Starts the sandboxed worker as a transient unit with worker_fd as its stdin, under a dynamic user
+ * of its own (exfat-worker-MAJ-MIN). callback gets
  * systemd's reply (the job path, or an error); the slot is returned so the call can be cancelled. */
-int units_start_worker(sd_bus *bus, const char *unit, const char *device, int worker_fd,
+int units_start_worker(sd_bus *bus, const char *unit, const char *device, dev_t devnum, int worker_fd,
                        sd_bus_message_handler_t callback, void *userdata, sd_bus_slot **ret_slot);
 
 /* Asks systemd to stop (and so kill) the unit; fire and forget. */
