@@ -208,13 +208,26 @@ int boot_load(struct exfat_volume *vol) {
         if (!vol->boot0)
                 return -ENOMEM;
         memcpy(vol->boot0, region, vol->sector_size);
-        if (from_backup && !vol->read_only) {
-                /* Restore the main region so that sector 0's flags mean something again. */
-                r = dev_write(vol, region, (size_t) BOOT_REGION_SECTORS * vol->sector_size, 0);
-                if (r < 0)
-                        return r;
-                vol_warn(vol, "main boot region restored from the backup");
+        if (from_backup) {
+                /* Restored over the main region by boot_restore() once the mount is known to be
+                 * read-write. */
+                vol->boot_backup = region;
+                region = NULL;
         }
+        return 0;
+}
+
+int boot_restore(struct exfat_volume *vol) {
+        int r;
+
+        if (!vol->boot_backup || vol->read_only)
+                return 0;
+        r = dev_write(vol, vol->boot_backup, (size_t) BOOT_REGION_SECTORS * vol->sector_size, 0);
+        if (r < 0)
+                return r;
+        vol_warn(vol, "main boot region restored from the backup");
+        free(vol->boot_backup);
+        vol->boot_backup = NULL;
         return 0;
 }
 

@@ -127,6 +127,7 @@ struct exfat_volume {
         uint64_t volume_length;         /* bytes */
         uint8_t percent_in_use;
         uint8_t *boot0;                 /* sector 0 as on the device, sector_size bytes */
+        uint8_t *boot_backup;           /* backup region to restore over a damaged main one */
 
         /* up-case table */
         uint16_t *upcase; /* 65536 entries */
@@ -192,6 +193,7 @@ static inline bool cluster_valid(const struct exfat_volume *vol, uint32_t c) {
 
 /* boot.c */
 int boot_load(struct exfat_volume *vol);
+int boot_restore(struct exfat_volume *vol);
 int boot_write_flags(struct exfat_volume *vol, uint16_t flags, uint8_t percent);
 uint32_t boot_checksum(const uint8_t *region, uint32_t sector_size);
 

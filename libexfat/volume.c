@@ -106,6 +106,7 @@ static void volume_free(struct exfat_volume *vol) {
         bitmap_done(vol);
         free(vol->upcase);
         free(vol->boot0);
+        free(vol->boot_backup);
         pthread_mutex_destroy(&vol->lock);
         pthread_mutex_destroy(&vol->mlock);
         free(vol);
@@ -182,7 +183,9 @@ int exfat_mount(const struct exfat_device *dev, const struct exfat_options *opts
                 goto fail;
         }
         if (!vol->read_only) {
-                r = boot_write_flags(vol, vol->volume_flags | VOLUME_FLAG_DIRTY, percent_in_use(vol));
+                r = boot_restore(vol);
+                if (r >= 0)
+                        r = boot_write_flags(vol, vol->volume_flags | VOLUME_FLAG_DIRTY, percent_in_use(vol));
                 if (r >= 0)
                         r = dev_flush(vol);
                 if (r < 0)
