@@ -66,16 +66,16 @@ static int run(void) {
                 goto out;
         }
 
-        /* Before taking the name: nobody can ask about a mount we have not re-adopted yet. */
-        r = state_restore(&mgr);
-        if (r < 0)
-                log_warning("cannot restore the previous state: %s", strerr(r));
-
+        /* The name first: a second instance must fail here, before it touches anybody's mounts.
+         * Calls that arrive meanwhile wait in sd-bus's queue until the restore below is done. */
         r = sd_bus_request_name(mgr.bus, MOUNTD_BUS_NAME, 0);
         if (r < 0) {
                 log_error("cannot own %s: %s", MOUNTD_BUS_NAME, strerr(r));
                 goto out;
         }
+        r = state_restore(&mgr);
+        if (r < 0)
+                log_warning("cannot restore the previous state: %s", strerr(r));
         (void) sd_notify(0, "READY=1");
         log_info("exfat-mountd %s ready", PACKAGE_VERSION);
 

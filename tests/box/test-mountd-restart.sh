@@ -26,6 +26,12 @@ on_exit "gcall Unmount '$dev2' \"{'force': <true>}\" >/dev/null 2>&1 || true"
 wpid=$(systemctl show -P MainPID "$unit")
 pass "mounted $dev on $mp (alice) and $dev2 (root)"
 
+# A second instance (someone runs it by hand) must give up before touching anything.
+/usr/libexec/exfat-mountd 2>/dev/null && fail "a second exfat-mountd instance ran"
+findmnt --mountpoint "$mp" >/dev/null || fail "a second instance disturbed $mp"
+mountd_alive "$pid"
+pass "a second instance exits without touching the mounts"
+
 systemctl restart exfat-mountd.service || fail "restart failed"
 wait_for_bus_name "$MOUNTD_DEST"
 pid2=$(mountd_pid)
