@@ -63,3 +63,19 @@ as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manage
 fsck_clean "$dev"
 mountd_alive "$pid"
 pass "the device mounts again after the kill (read-only: dirty; rw with force); fsck clean"
+
+# Unmounted behind the daemon's back (a file manager falling back to umount(8)): the worker sees
+# DESTROY, flushes and says so; the daemon drops the object and the mount point.
+out=$(as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Mount 'sa{sv}' "$dev" 1 \
+        force b true) || fail "Mount failed: $out"
+obj=$(awk '{print $2}' <<<"$out" | tr -d '"')
+mp=$(awk '{print $3}' <<<"$out" | tr -d '"')
+as_user alice sh -c "echo external > '$mp/ext.txt'" || fail "write failed"
+umount "$mp" || fail "umount $mp failed"
+wait_for 10 sh -c "[ ! -e '$mp' ]" || fail "$mp still exists after an external umount"
+wait_for 5 sh -c "! busctl --system introspect $MOUNTD_DEST $obj >/dev/null 2>&1" || fail "$obj still exported"
+wait_for 10 sh -c "! systemctl is-active --quiet '$unit'" || fail "$unit still active"
+wait_for_log "unmounted outside exfat-mountd"
+fsck_clean "$dev"
+mountd_alive "$pid"
+pass "external umount: worker flushed, object and mount point gone, fsck clean"
