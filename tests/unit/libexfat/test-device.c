@@ -266,6 +266,8 @@ static void check_write_order(struct fx *f, bool fragmented) {
         if (last_alloc > last_dir)
                 fail_msg("FAT/bitmap (write #%ld) after the directory entry (write #%ld)", last_alloc, last_dir);
         assert_int_equal(f->wrap.log[f->wrap.n_log - 1].op, WRAPDEV_FLUSH);
+        /* what fsync promised is on the device now, readable without the library */
+        fx_expect_oracle_content(f, "ordered", data, sizeof(data));
         fx_remount(f);
         fx_expect_content(f, "ordered", data, sizeof(data));
 }

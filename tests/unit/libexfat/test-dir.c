@@ -433,6 +433,70 @@ static void test_rename_keeps_benign_secondaries(void **state) {
         fx_expect_content(f, "target/moved with a name long enough for two name entries", "PAYload", 7);
 }
 
+static int count_cb(void *ctx, const char *name, const struct exfat_stat *st, uint64_t next_cookie) {
+        (*(int *) ctx)++;
+        return 0;
+}
+
+/* What FUSE can legally send after the fact: operations on a removed directory a process still
+ * has as its cwd, stale or unknown inode numbers, bogus cookies, unbalanced release/forget. */
+static void test_stale_and_bogus_requests(void **state) {
+        struct fx *f = *state;
+        struct exfat_stat st;
+        struct dirlist dl;
+        uint64_t d = fx_mkdir(f, EXFAT_ROOT_INO, "gone");
+        uint64_t file;
+        char buf[8];
+        int r;
+
+        fx_create(f, EXFAT_ROOT_INO, "a", "a", 1);
+        assert_int_equal(exfat_rmdir(f->vol, EXFAT_ROOT_INO, "gone"), 0);
+        /* the removed directory's clusters are free: nothing may be written into them */
+        r = exfat_create(f->vol, d, "x", 0, &st);
+        if (r != -ENOENT)
+                fail_msg("create in a removed directory returned %d, expected -ENOENT", r);
+        r = exfat_mkdir(f->vol, d, "y", &st);
+        assert_int_equal(r, -ENOENT);
+        r = exfat_lookup(f->vol, d, "x", &st);
+        assert_int_equal(r, -ENOENT);
+        r = exfat_rename(f->vol, EXFAT_ROOT_INO, "a", d, "a", 0);
+        assert_int_equal(r, -ENOENT);
+        r = fx_readdir_all(f, d, &dl);
+        dirlist_free(&dl);
+        assert_true(r == 0 || r == -ENOENT);
+        exfat_forget(f->vol, d, 1);
+
+        /* unknown inode numbers */
+        assert_true(exfat_getattr(f->vol, 987654321, &st) < 0);
+        assert_true(exfat_open(f->vol, 987654321) < 0);
+        assert_true(exfat_read(f->vol, 987654321, buf, sizeof(buf), 0) < 0);
+        exfat_release(f->vol, 987654321);
+        exfat_forget(f->vol, 987654321, 5);
+
+        /* bogus cookies: past the end, in the middle of a set */
+        {
+                int count = 0;
+                r = exfat_readdir(f->vol, EXFAT_ROOT_INO, UINT64_MAX, 0, count_cb, &count);
+                assert_true(r == 0 || r == -EINVAL);
+                assert_int_equal(count, 0);
+                for (uint64_t c = 1; c < 12; c++) {
+                        count = 0;
+                        r = exfat_readdir(f->vol, EXFAT_ROOT_INO, c, 0, count_cb, &count);
+                        assert_true(r == 0 || r == -EINVAL);
+                        assert_true(count <= 1);
+                }
+        }
+
+        /* a file looked up, forgotten, then unlinked: its old number is dead */
+        file = fx_walk(f, "a");
+        exfat_forget(f->vol, file, 1);
+        exfat_forget(f->vol, file, 1);  /* one too many */
+        assert_int_equal(exfat_unlink(f->vol, EXFAT_ROOT_INO, "a"), 0);
+        (void) exfat_getattr(f->vol, file, &st);
+        fx_remount(f);
+        assert_int_equal(exfat_lookup(f->vol, EXFAT_ROOT_INO, "gone", &st), -ENOENT);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_mkdir_rmdir, fx_setup, fx_teardown),
@@ -445,6 +509,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_rename_keeps_benign_secondaries, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_readdir_cookies, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_readdir_plus, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_stale_and_bogus_requests, fx_setup, fx_teardown),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/dir", tests, NULL, NULL);
