@@ -13,6 +13,7 @@
 static const struct fx_params geo_512_4k = { .cluster = "4K", .no_mount = true };
 static const struct fx_params geo_512_32k = { .cluster = "32K", .no_mount = true };
 static const struct fx_params geo_512_1m = { .cluster = "1M", .size = 256 * MiB, .no_mount = true };
+static const struct fx_params geo_512_32m = { .cluster = "32M", .size = 1024 * MiB, .no_mount = true };
 static const struct fx_params geo_4096_4k = { .cluster = "4K", .sector_4k = true, .no_mount = true };
 static const struct fx_params geo_4096_32k = { .cluster = "32K", .sector_4k = true, .no_mount = true };
 static const struct fx_params geo_4096_1m = { .cluster = "1M", .size = 256 * MiB, .sector_4k = true, .no_mount = true };
@@ -464,6 +465,7 @@ int main(void) {
                 FX_TEST("geometry_512_4k", test_geometry, &geo_512_4k),
                 FX_TEST("geometry_512_32k", test_geometry, &geo_512_32k),
                 FX_TEST("geometry_512_1m", test_geometry, &geo_512_1m),
+                FX_TEST("geometry_512_32m", test_geometry, &geo_512_32m),
                 FX_TEST("geometry_4096_4k", test_geometry, &geo_4096_4k),
                 FX_TEST("geometry_4096_32k", test_geometry, &geo_4096_32k),
                 FX_TEST("geometry_4096_1m", test_geometry, &geo_4096_1m),

@@ -8,6 +8,8 @@
 #include "fixture.h"
 
 static const struct fx_params small_volume = { .size = 8ull << 20 };
+/* 1541 clusters: the bitmap's last byte is partly beyond ClusterCount */
+static const struct fx_params odd_volume = { .size = (8ull << 20) + 20 * 1024 };
 static const struct fx_params wrapped = { .wrap = true };
 
 static void expect_label(struct fx *f, const char *want) {
@@ -356,6 +358,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_label_without_entry, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_statfs_tracks_allocation, fx_setup, fx_teardown),
                 FX_TEST("enospc", test_enospc, &small_volume),
+                FX_TEST("enospc_odd_cluster_count", test_enospc, &odd_volume),
                 FX_TEST("full_volume_directory_growth", test_full_volume_directory_growth, &small_volume),
                 FX_TEST("enospc_large_write", test_enospc_large_write, &small_volume),
                 cmocka_unit_test_setup_teardown(test_unmount_with_open_files, fx_setup, fx_teardown),
