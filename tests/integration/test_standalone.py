@@ -193,6 +193,32 @@ def test_signal_unmounts(env):
     env.unmount_worker(mnt, proc)
 
 
+def test_signal_while_busy(env):
+    dev = env.image()
+    mnt = env.mkdir("mnt")
+    proc = env.mount_worker(dev, mnt)
+    busy = open(os.path.join(mnt, "open"), "wb")
+    busy.write(b"b" * 5000)
+    busy.flush()
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    check(proc.poll() is None and itest.is_mounted(mnt), "a busy mount went away on the first SIGTERM")
+    proc.send_signal(signal.SIGTERM)  # the second one detaches lazily
+    itest.wait_for(lambda: not itest.is_mounted(mnt), 10, "lazy detach")
+    check(proc.poll() is None, "worker exited while a file was still open")
+    busy.write(b"c" * 5000)
+    busy.close()
+    try:
+        _, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        raise itest.TestFailure("worker still running after the last file closed")
+    check(proc.returncode == 0, f"worker exited {proc.returncode}: {err}")
+    itest.fsck_clean(dev)
+    proc = env.mount_worker(dev, mnt, "ro")
+    check(read_file(os.path.join(mnt, "open")) == b"b" * 5000 + b"c" * 5000, "data of the busy file")
+    env.unmount_worker(mnt, proc)
+
+
 def test_sync_and_times(env):
     dev = env.image()
     mnt = env.mkdir("mnt")
@@ -373,6 +399,7 @@ if __name__ == "__main__":
         test_dirty_volume,
         test_busy_device,
         test_signal_unmounts,
+        test_signal_while_busy,
         test_sync_and_times,
         test_parallel_io,
         test_names_and_links,
