@@ -296,6 +296,44 @@ def test_parallel_io(env):
     env.unmount_worker(mnt, proc)
 
 
+def test_parallel_metadata(env):
+    """Threads creating, renaming and deleting in one directory at once (PARALLEL_DIROPS)."""
+    import concurrent.futures
+    dev = env.image(size_mb=128)
+    mnt = env.mkdir("mnt")
+    proc = env.mount_worker(dev, mnt)
+    shared = os.path.join(mnt, "shared dir")
+    os.mkdir(shared)
+
+    def churn(t):
+        kept = set()
+        for i in range(400):
+            a = os.path.join(shared, f"t{t} n{i} é")
+            write_file(a, f"{t}/{i}".encode())
+            if i % 3 == 0:
+                os.rename(a, a + " renamed")
+                kept.add(os.path.basename(a) + " renamed")
+            elif i % 3 == 1:
+                os.unlink(a)
+            else:
+                kept.add(os.path.basename(a))
+            if i % 50 == 0:
+                os.listdir(shared)
+        return kept
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        expected = set().union(*pool.map(churn, range(4)))
+    check(set(os.listdir(shared)) == expected, "listing after parallel changes")
+    env.unmount_worker(mnt, proc)
+    itest.fsck_clean(dev)
+    proc = env.mount_worker(dev, mnt, "ro")
+    check(set(os.listdir(shared)) == expected, "listing after remount")
+    for n in sorted(expected)[:50]:
+        t, i = n.split(" ")[0][1:], n.split(" ")[1][1:]
+        check(read_file(os.path.join(shared, n)) == f"{t}/{i}".encode(), f"content of {n}")
+    env.unmount_worker(mnt, proc)
+
+
 def test_names_and_links(env):
     dev = env.image()
     mnt = env.mkdir("mnt")
@@ -402,6 +440,7 @@ if __name__ == "__main__":
         test_signal_while_busy,
         test_sync_and_times,
         test_parallel_io,
+        test_parallel_metadata,
         test_names_and_links,
         test_big_directory,
         test_full_volume,
