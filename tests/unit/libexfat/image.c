@@ -391,6 +391,26 @@ int img_bitmap_get(int fd, const struct img_geom *g, uint32_t cluster, bool *use
         return 0;
 }
 
+int img_bitmap_set(int fd, const struct img_geom *g, uint32_t cluster, bool used) {
+        uint32_t first;
+        uint64_t len, off;
+        uint8_t byte;
+        int r = bitmap_entry(fd, g, &first, &len);
+        if (r < 0)
+                return r;
+        if (!cluster_valid(g, cluster) || !cluster_valid(g, first))
+                return -ERANGE;
+        off = img_cluster_offset(g, first) + (cluster - 2) / 8;
+        r = img_pread(fd, &byte, 1, off);
+        if (r < 0)
+                return r;
+        if (used)
+                byte |= (uint8_t) (1u << ((cluster - 2) % 8));
+        else
+                byte &= (uint8_t) ~(1u << ((cluster - 2) % 8));
+        return img_pwrite(fd, &byte, 1, off);
+}
+
 int img_count_free(int fd, const struct img_geom *g, uint32_t *free_clusters) {
         uint32_t first, n = 0;
         uint64_t len, bytes = (g->cluster_count + 7) / 8;

@@ -82,6 +82,7 @@ int img_fat_set(int fd, const struct img_geom *g, uint32_t cluster, uint32_t val
 /* Clears of the allocation bitmap among ClusterCount bits. */
 int img_count_free(int fd, const struct img_geom *g, uint32_t *free_clusters);
 int img_bitmap_get(int fd, const struct img_geom *g, uint32_t cluster, bool *used);
+int img_bitmap_set(int fd, const struct img_geom *g, uint32_t cluster, bool used);
 
 /* ---- directories ------------------------------------------------------------------------ */
 

@@ -497,6 +497,75 @@ static void test_stale_and_bogus_requests(void **state) {
         assert_int_equal(exfat_lookup(f->vol, EXFAT_ROOT_INO, "gone", &st), -ENOENT);
 }
 
+/* A vendor allocation entry (0xE1) owns clusters: they move with the file on rename and are freed
+ * with it on unlink. fsck.exfat 1.2 rejects such sets, so the oracle is the test's parser. */
+static void test_vendor_allocation_entry(void **state) {
+        struct fx *f = *state;
+        struct img_entry e;
+        uint8_t alloc[32] = { 0xE1, 0x01 }; /* AllocationPossible, FAT chain */
+        uint32_t vc = f->g.cluster_count + 1; /* the last cluster of the heap */
+        uint64_t before;
+        bool used, found = false;
+
+        f->no_final_check = true;
+        fx_create(f, EXFAT_ROOT_INO, "owner", "owner", 5);
+        fx_unmount_check(f);
+        assert_int_equal(img_bitmap_get(f->fd, &f->g, vc, &used), 0);
+        assert_false(used);
+        assert_int_equal(img_bitmap_set(f->fd, &f->g, vc, true), 0);
+        assert_int_equal(img_fat_set(f->fd, &f->g, vc, 0xFFFFFFFFu), 0);
+        for (int i = 2; i < 18; i++)
+                alloc[i] = (uint8_t) (0x10 + i);
+        {
+                uint32_t c = htole32(vc);
+                uint64_t len = htole64(f->g.cluster_size);
+                memcpy(alloc + 20, &c, 4);
+                memcpy(alloc + 24, &len, 8);
+        }
+        assert_int_equal(img_find(f->fd, &f->g, "owner", &e), 0);
+        e.offs[3] = e.offs[2] + 32;
+        memcpy(e.set + 96, alloc, 32);
+        e.count = 4;
+        e.set[1] = 3;
+        assert_int_equal(img_entry_write(f->fd, &e, true), 0);
+
+        fx_mount(f, false);
+        before = fx_free_clusters(f);
+        fx_expect_content(f, "owner", "owner", 5);
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "owner", EXFAT_ROOT_INO, "renamed owner", 0), 0);
+        assert_int_equal(exfat_unmount(f->vol), 0);
+        f->vol = NULL;
+        assert_int_equal(img_find(f->fd, &f->g, "renamed owner", &e), 0);
+        for (int i = 2; i < e.count; i++)
+                found |= memcmp(e.set + i * 32, alloc, 32) == 0;
+        if (!found)
+                fail_msg("the vendor allocation entry was dropped by rename");
+        assert_int_equal(img_bitmap_get(f->fd, &f->g, vc, &used), 0);
+        assert_true(used);
+
+        fx_mount(f, false);
+        assert_int_equal(fx_free_clusters(f), before);
+        assert_int_equal(exfat_unlink(f->vol, EXFAT_ROOT_INO, "renamed owner"), 0);
+        /* the file's cluster and the vendor's cluster */
+        assert_int_equal(fx_free_clusters(f), before + 2);
+        assert_int_equal(exfat_unmount(f->vol), 0);
+        f->vol = NULL;
+        assert_int_equal(img_bitmap_get(f->fd, &f->g, vc, &used), 0);
+        assert_false(used);
+        assert_int_equal(img_fsck(f->path), 0); /* the vendor entry is gone: fsck applies again */
+}
+
+/* truncate of a directory is refused */
+static void test_setattr_size_on_directory(void **state) {
+        struct fx *f = *state;
+        struct exfat_setattr sa = { .valid = EXFAT_SET_SIZE, .size = 0 };
+        struct exfat_stat st;
+        uint64_t d = fx_mkdir(f, EXFAT_ROOT_INO, "d");
+
+        assert_int_equal(exfat_setattr(f->vol, d, &sa, &st), -EISDIR);
+        assert_int_equal(exfat_setattr(f->vol, EXFAT_ROOT_INO, &sa, &st), -EISDIR);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_mkdir_rmdir, fx_setup, fx_teardown),
@@ -510,6 +579,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_readdir_cookies, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_readdir_plus, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_stale_and_bogus_requests, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_vendor_allocation_entry, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_setattr_size_on_directory, fx_setup, fx_teardown),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/dir", tests, NULL, NULL);
