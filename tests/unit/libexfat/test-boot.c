@@ -392,6 +392,29 @@ static void test_bad_geometry(void **state) {
         expect_refused(f, "FirstClusterOfRootDirectory out of range");
         patch_both(f, 0, orig, sizeof(orig));
 
+        v32 = htole32(1); /* FatLength: one sector cannot hold ClusterCount entries */
+        patch_both(f, 84, &v32, 4);
+        expect_refused(f, "FatLength 1");
+        patch_both(f, 0, orig, sizeof(orig));
+
+        v8 = 0;
+        patch_both(f, 110, &v8, 1);
+        expect_refused(f, "NumberOfFats 0");
+        patch_both(f, 0, orig, sizeof(orig));
+
+        {
+                uint16_t rev = htole16(0x0200); /* a future major revision */
+                patch_both(f, 104, &rev, 2);
+                expect_refused(f, "FileSystemRevision 2.00");
+                patch_both(f, 0, orig, sizeof(orig));
+        }
+        {
+                uint64_t vl = htole64(100); /* VolumeLength below the cluster heap */
+                patch_both(f, 72, &vl, 8);
+                expect_refused(f, "VolumeLength 100");
+                patch_both(f, 0, orig, sizeof(orig));
+        }
+
         v8 = 2; /* NumberOfFats 2 is TexFAT only */
         patch_both(f, 110, &v8, 1);
         {
@@ -460,6 +483,43 @@ static void test_media_failure(void **state) {
         assert_int_equal(flags, 0x04);
 }
 
+/* A damaged extended boot sector (bad signature) in the main region: the backup is used. */
+static void test_main_extended_signature_bad(void **state) {
+        struct fx *f = *state;
+        uint8_t zero[4] = { 0 };
+
+        fx_mount(f, false);
+        fx_create(f, EXFAT_ROOT_INO, "x", "x", 1);
+        fx_unmount_check(f);
+        /* sector 3 ends in 00 00 55 AA; break it, keeping the checksum consistent */
+        assert_int_equal(img_pwrite(f->fd, zero, 4, 4 * 512 - 4), 0);
+        assert_int_equal(img_boot_fix_checksum(f->fd, false, 512), 0);
+        fx_mount(f, false);
+        fx_expect_content(f, "x", "x", 1);
+        assert_int_equal(exfat_unmount(f->vol), 0);
+        f->vol = NULL;
+}
+
+/* A GUID entry with a bad set checksum is benign: ignored, the volume mounts. */
+static void test_guid_bad_checksum(void **state) {
+        static const uint8_t guid[16] = { 9, 9, 9 };
+        struct fx *f = *state;
+        struct exfat_info info;
+        uint64_t off;
+        uint8_t b;
+
+        assert_int_equal(img_add_guid(f->fd, guid), 0);
+        assert_int_equal(img_root_entry(f->fd, &f->g, 0xA0, &off), 0);
+        assert_int_equal(img_pread(f->fd, &b, 1, off + 2), 0);
+        b ^= 0xFF;
+        assert_int_equal(img_pwrite(f->fd, &b, 1, off + 2), 0);
+        probe_ok(f, &info);
+        assert_false(info.has_guid);
+        fx_mount(f, true);
+        assert_int_equal(exfat_unmount(f->vol), 0);
+        f->vol = NULL;
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 FX_TEST("geometry_512_4k", test_geometry, &geo_512_4k),
@@ -483,6 +543,8 @@ int main(void) {
                 FX_TEST("bad_geometry", test_bad_geometry, &plain),
                 FX_TEST("truncated_device", test_truncated_device, &plain),
                 FX_TEST("unknown_critical_entry", test_unknown_critical_entry, &plain),
+                FX_TEST("main_extended_signature_bad", test_main_extended_signature_bad, &plain),
+                FX_TEST("guid_bad_checksum", test_guid_bad_checksum, &plain),
                 FX_TEST("media_failure", test_media_failure, &plain),
         };
         FX_REQUIRE_TOOLS();
