@@ -13,9 +13,10 @@
 
 /* The worker is the only writer of the volume while it is mounted, so the kernel may keep
  * attributes for long. Entries are kept shorter: names are case-insensitive, so the kernel can
- * hold several dentries ("a", "A") for one node and only the one used for a change is updated. */
+ * hold several dentries ("abc", "ABC") for one node, and an unlink or rename through one leaves
+ * the others pointing at the old node until they expire. */
 #define ATTR_TIMEOUT 3600.0
-#define ENTRY_TIMEOUT 60.0
+#define ENTRY_TIMEOUT 10.0
 
 /* Readdir offsets 1 and 2 are "." and ".."; the library's cookies follow, shifted by 2. */
 #define DIR_COOKIE_BASE 2
