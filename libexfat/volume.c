@@ -94,6 +94,34 @@ static int root_scan(struct exfat_volume *vol, uint32_t *bm_cluster, uint64_t *b
         return 0;
 }
 
+/* The clusters of the bitmap, the up-case table and the root directory must be marked in use,
+ * or the allocator would hand them out. A volume where they are not is repaired in memory. */
+static void check_system_clusters(struct exfat_volume *vol, uint32_t up_cluster, uint64_t up_len) {
+        struct exfat_node up = { .first_cluster = up_cluster, .size = up_len };
+        const struct exfat_node *chains[] = { vol->root, &up };
+        bool fixed = false;
+
+        if (chain_load(vol, &up) < 0)
+                return;
+        for (uint32_t i = 0; i < vol->bm_next; i++)
+                for (uint32_t k = 0; k < vol->bm_ext[i].len; k++)
+                        if (!bitmap_test(vol, vol->bm_ext[i].pcl + k)) {
+                                bitmap_set_range(vol, vol->bm_ext[i].pcl + k, 1, true);
+                                fixed = true;
+                        }
+        for (unsigned c = 0; c < 2; c++)
+                for (uint32_t i = 0; i < chains[c]->n_ext; i++)
+                        for (uint32_t k = 0; k < chains[c]->ext[i].len; k++)
+                                if (!bitmap_test(vol, chains[c]->ext[i].pcl + k)) {
+                                        bitmap_set_range(vol, chains[c]->ext[i].pcl + k, 1, true);
+                                        fixed = true;
+                                }
+        mem_account(vol, -(ssize_t) (up.cap_ext * sizeof(struct extent)));
+        free(up.ext);
+        if (fixed)
+                vol_warn(vol, "allocation bitmap did not mark the system clusters in use; corrected");
+}
+
 static uint8_t percent_in_use(const struct exfat_volume *vol) {
         uint64_t used = vol->cluster_count - vol->free_clusters - vol->pending_clusters;
         return (uint8_t) (used * 100 / vol->cluster_count);
@@ -177,6 +205,7 @@ int exfat_mount(const struct exfat_device *dev, const struct exfat_options *opts
         r = bitmap_load(vol, bm_cluster, bm_len);
         if (r < 0)
                 goto fail;
+        check_system_clusters(vol, up_cluster, up_len);
         if (vol->unknown_critical && !vol->read_only) {
                 vol_err(vol, "unknown critical entries in the root directory; refusing to mount read-write");
                 r = -EROFS;
