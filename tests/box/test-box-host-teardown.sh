@@ -3,7 +3,8 @@
 # The harness seen from the HOST (test-box-host-*.sh run outside any box): a COMMAND that leaves a
 # loop device, a FUSE mount (exfat-fuse) and a background process behind still leaves nothing on the
 # host once tests/box/run returns — after a normal exit (whose status run must pass on), after Ctrl-C
-# (SIGINT to run's process group) and after run itself is SIGKILLed. Only things carrying this test's
+# (SIGINT to run's process group), after run itself is SIGKILLed, and after run and its supervisor
+# are both SIGKILLed (then the next run sweeps). Only things carrying this test's
 # unique token are looked at, so boxes and tests of others running at the same time do not matter.
 set -uo pipefail
 
@@ -68,11 +69,20 @@ leftovers() {
         [ -e "$marker" ] || echo "host /tmp marker $marker is gone"
 }
 
-# wait_gone TOKEN DEV: leftovers may take a moment to vanish after a SIGKILL.
+# wait_gone TOKEN DEV SECONDS: leftovers may take a moment to vanish after a SIGKILL.
 wait_gone() {
         local i
+        for i in $(seq $(($3 * 10))); do
+                [ -z "$(leftovers "$1" "$2")" ] && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+wait_no_box_files() {
+        local i
         for i in $(seq 50); do
-                [ -z "$(leftovers "$@")" ] && return 0
+                [ -z "$(box_files_of "$1")" ] && return 0
                 sleep 0.1
         done
         return 1
@@ -125,26 +135,52 @@ left=$(box_files_of "$pid")
 grep -q 'cleanup: detached loop device' "$work/err2" || fail "teardown did not report detaching the loop device: $(cat "$work/err2")"
 [ "$status" = 130 ] && [ -z "$left" ] && ok "Ctrl-C: status 130, loop $dev, FUSE mount and process released"
 
-# 3. run SIGKILLed: no teardown runs, but the box dies with it, and the next run sweeps the rest.
+# start_waiting N TOKEN: a run whose COMMAND sits in the box until killed; sets pid and dev.
+start_waiting() {
+        "$run" "${build_args[@]}" bash -c "$leaver" leaver wait "$2" >"$work/out$1" 2>"$work/err$1" &
+        pid=$!
+        for _ in $(seq 150); do
+                grep -q '^ready$' "$work/out$1" && break
+                sleep 0.1
+        done
+        grep -q '^ready$' "$work/out$1" || fail "case $1: COMMAND never got ready: $(cat "$work/err$1")"
+        dev=$(sed -n 's/^dev=//p' "$work/out$1")
+}
+
+# 3. run SIGKILLed (a test runner's last resort): its supervisor sees the pipe close and tears down.
 token=$RANDOM$RANDOM
-"$run" "${build_args[@]}" bash -c "$leaver" leaver wait "$token" >"$work/out3" 2>"$work/err3" &
-pid=$!
-for _ in $(seq 150); do
-        grep -q '^ready$' "$work/out3" && break
-        sleep 0.1
-done
-dev=$(sed -n 's/^dev=//p' "$work/out3")
+start_waiting 3 "$token"
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
-# Processes die with the box at once; the loop device and the box's files wait for the next run.
-"$run" "${build_args[@]}" true 2>"$work/err4" || fail "the run after a SIGKILLed one failed: $(cat "$work/err4")"
-if wait_gone "$token" "$dev"; then
-        ok "SIGKILLed run: box processes gone, loop $dev released by the next run"
+if wait_gone "$token" "$dev" 15; then
+        ok "run SIGKILLed: its supervisor released loop $dev, the FUSE mount and the box's processes"
 else
-        fail "after SIGKILL and another run: $(leftovers "$token" "$dev")"
+        fail "run SIGKILLed: $(leftovers "$token" "$dev")"
 fi
-left=$(box_files_of "$pid")
-[ -z "$left" ] || fail "box files or cgroups of the SIGKILLed run not swept: $left"
+wait_no_box_files "$pid" || fail "box files or cgroups left after run was SIGKILLed: $(box_files_of "$pid")"
+
+# 4. run and its supervisor both SIGKILLed: the box dies with the supervisor (parent-death signal);
+# the loop device and the box's files are left for the next run, which sweeps them.
+token=$RANDOM$RANDOM
+start_waiting 4 "$token"
+sup=$(for p in $(cat "/proc/$pid/task/$pid/children"); do
+        grep -q box-supervisor "/proc/$p/cmdline" 2>/dev/null && echo "$p"; done)
+[ -n "$sup" ] || fail "no supervisor found below run $pid"
+kill -KILL "$sup" "$pid"
+wait "$pid" 2>/dev/null
+for _ in $(seq 100); do
+        [ -z "$(leftovers "$token" "" | grep '^process')" ] && break
+        sleep 0.1
+done
+left=$(leftovers "$token" "" | grep '^process')
+[ -z "$left" ] || fail "box processes survived their supervisor: $left"
+"$run" "${build_args[@]}" true 2>"$work/err5" || fail "the run after a killed one failed: $(cat "$work/err5")"
+if wait_gone "$token" "$dev" 5; then
+        ok "run and supervisor SIGKILLed: the box died with them, the next run released loop $dev"
+else
+        fail "after SIGKILL of run and supervisor and another run: $(leftovers "$token" "$dev")"
+fi
+wait_no_box_files "$pid" || fail "box files or cgroups of the killed run not swept: $(box_files_of "$pid")"
 
 [ "$failures" = 0 ] || { echo "$failures failure(s)" >&2; exit 1; }
 echo "PASS" >&2
