@@ -566,6 +566,45 @@ static void test_setattr_size_on_directory(void **state) {
         assert_int_equal(exfat_setattr(f->vol, EXFAT_ROOT_INO, &sa, &st), -EISDIR);
 }
 
+/* A 150-level directory chain with a tiny cache: the into-itself check must see ancestors that
+ * are not cached, and nothing may recurse per level. */
+static void test_deep_tree(void **state) {
+        struct fx *f = *state;
+        enum { DEPTH = 150 };
+        uint64_t d = EXFAT_ROOT_INO, top = 0, bottom;
+        char path[DEPTH * 4 + 8];
+        size_t plen = 0;
+
+        assert_int_equal(exfat_unmount(f->vol), 0);
+        f->vol = NULL;
+        f->opts.cache_budget = 32 * 1024;
+        fx_mount(f, false);
+        for (int i = 0; i < DEPTH; i++) {
+                uint64_t n = fx_mkdir(f, d, "d");
+                if (i == 0)
+                        top = n;
+                else
+                        exfat_forget(f->vol, d, 1);
+                d = n;
+                plen += (size_t) snprintf(path + plen, sizeof(path) - plen, "%sd", i ? "/" : "");
+        }
+        bottom = d;
+        fx_create(f, bottom, "leaf", "leaf", 4);
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "d", bottom, "loop", 0), -EINVAL);
+        (void) top;
+        fx_remount(f);
+        bottom = fx_walk(f, path);
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "d", bottom, "loop", 0), -EINVAL);
+        /* the bottom directory moves to the root fine */
+        {
+                char parent[sizeof(path)];
+                snprintf(parent, sizeof(parent), "%.*s", (int) (plen - 2), path);
+                assert_int_equal(exfat_rename(f->vol, fx_walk(f, parent), "d", EXFAT_ROOT_INO, "bottom", 0), 0);
+        }
+        fx_remount(f);
+        fx_expect_content(f, "bottom/leaf", "leaf", 4);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_mkdir_rmdir, fx_setup, fx_teardown),
@@ -581,6 +620,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_stale_and_bogus_requests, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_vendor_allocation_entry, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_setattr_size_on_directory, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_deep_tree, fx_setup, fx_teardown),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/dir", tests, NULL, NULL);

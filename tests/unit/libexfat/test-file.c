@@ -326,11 +326,33 @@ static void test_grow_between_neighbours(void **state) {
         assert_int_equal(exfat_open(f->vol, mid), 0);
         fx_write(f, mid, data + cs, 9 * cs, cs);
         exfat_release(f->vol, mid);
+        /* the same through truncate: "left" must also leave its NoFatChain run */
+        set_size(f, fx_walk(f, "left"), 6 * cs);
         fx_unmount_check(f);
         fx_expect_oracle_content(f, "middle", data, 10 * cs);
         fx_expect_oracle_content(f, "right", data, cs);
-        fx_mount(f, false);
+        {
+                uint8_t *want = calloc(1, 6 * cs);
+                assert_non_null(want);
+                memcpy(want, data, cs);
+                fx_expect_oracle_content(f, "left", want, 6 * cs);
+                fx_mount(f, false);
+                fx_expect_content(f, "left", want, 6 * cs);
+                free(want);
+        }
         fx_expect_content(f, "middle", data, 10 * cs);
+        /* shrink a chained file into its first run, then grow it again: zeros, not old bytes */
+        set_size(f, fx_walk(f, "middle"), cs / 2);
+        set_size(f, fx_walk(f, "middle"), 4 * cs);
+        {
+                uint8_t *want = calloc(1, 4 * cs);
+                assert_non_null(want);
+                memcpy(want, data, cs / 2);
+                fx_expect_content(f, "middle", want, 4 * cs);
+                fx_remount(f);
+                fx_expect_content(f, "middle", want, 4 * cs);
+                free(want);
+        }
         free(data);
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Names: UTF-8 <-> UTF-16 (accents, CJK, surrogate pairs), case-insensitive lookup with case
  * preservation, forbidden characters, length limits in UTF-16 units. */
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +196,54 @@ static void test_name_entry_boundaries(void **state) {
         }
 }
 
+static uint32_t table_checksum(const uint8_t *p, size_t len) {
+        uint32_t sum = 0;
+        for (size_t i = 0; i < len; i++)
+                sum = ((sum & 1) ? 0x80000000u : 0) + (sum >> 1) + p[i];
+        return sum;
+}
+
+/* A volume whose up-case table maps nothing (all identity): names differ by case there. The
+ * library must fold through the volume's table, not a built-in one. */
+static void test_volume_upcase_table_rules(void **state) {
+        struct fx *f = *state;
+        static const uint8_t identity[] = { 0xFF, 0xFF, 0xFF, 0xFF }; /* 65535 identity entries */
+        struct exfat_stat st;
+        struct dirlist dl;
+        uint8_t e[32];
+        uint64_t off, a, b;
+        uint32_t first, sum;
+
+        assert_int_equal(exfat_unmount(f->vol), 0);
+        f->vol = NULL;
+        assert_int_equal(img_root_entry(f->fd, &f->g, 0x82, &off), 0);
+        assert_int_equal(img_pread(f->fd, e, 32, off), 0);
+        memcpy(&first, e + 20, 4);
+        assert_int_equal(img_pwrite(f->fd, identity, sizeof(identity), img_cluster_offset(&f->g, le32toh(first))), 0);
+        sum = htole32(table_checksum(identity, sizeof(identity)));
+        memcpy(e + 4, &sum, 4);
+        {
+                uint64_t len = htole64(sizeof(identity));
+                memcpy(e + 24, &len, 8);
+        }
+        assert_int_equal(img_pwrite(f->fd, e, 32, off), 0);
+        f->no_final_check = true; /* fsck.exfat hashes names with its own table */
+        fx_mount(f, false);
+        a = fx_create(f, EXFAT_ROOT_INO, "abc", "lower", 5);
+        b = fx_create(f, EXFAT_ROOT_INO, "ABC", "upper", 5);
+        assert_int_not_equal(a, b);
+        assert_int_equal(exfat_lookup(f->vol, EXFAT_ROOT_INO, "Abc", &st), -ENOENT);
+        fx_expect_content(f, "abc", "lower", 5);
+        fx_expect_content(f, "ABC", "upper", 5);
+        assert_int_equal(exfat_unmount(f->vol), 0);
+        f->vol = NULL;
+        fx_mount(f, false);
+        assert_int_equal(fx_readdir_all(f, EXFAT_ROOT_INO, &dl), 0);
+        assert_int_equal(dl.n, 2);
+        dirlist_free(&dl);
+        fx_expect_content(f, "ABC", "upper", 5);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_unicode_names, fx_setup, fx_teardown),
@@ -202,6 +251,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_forbidden_characters, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_name_length, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_name_entry_boundaries, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_volume_upcase_table_rules, fx_setup, fx_teardown),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/name", tests, NULL, NULL);
