@@ -51,6 +51,19 @@ int fuse_abort_connection(dev_t devnum) {
         return 0;
 }
 
+/* mountinfo writes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s) {
+        char *o = s;
+        for (char *c = s; *c; c++) {
+                if (c[0] == '\\' && c[1] >= '0' && c[1] <= '3' && c[2] >= '0' && c[2] <= '7' && c[3] >= '0' && c[3] <= '7') {
+                        *o++ = (char) (((c[1] - '0') << 6) | ((c[2] - '0') << 3) | (c[3] - '0'));
+                        c += 3;
+                } else
+                        *o++ = *c;
+        }
+        *o = 0;
+}
+
 bool fuse_mount_present(const char *path, dev_t devnum) {
         _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
         char line[4096];
@@ -66,7 +79,7 @@ bool fuse_mount_present(const char *path, dev_t devnum) {
                 const char *sep = strstr(line, " - ");
                 if (!sep || sscanf(sep, " - %63s", type) != 1)
                         continue;
-                /* Paths we create never need mountinfo's octal escapes. */
+                unescape_octal(mp);
                 if (makedev(maj, min) == devnum && strcmp(mp, path) == 0 && strcmp(type, FUSE_TYPE) == 0)
                         return true;
         }

@@ -13,7 +13,7 @@ busctl --system introspect "$MOUNTD_DEST" "$MOUNTD_PATH" >/dev/null
 pid=$(mountd_pid)
 alice=$(id -u alice)
 make_exfat_loop dev 64M -L KEEPME
-make_exfat_loop dev2 64M -L SECOND
+make_exfat_loop dev2 64M -L "TWO WORDS"
 unit="exfat-worker@$(systemd-escape --path "$dev").service"
 
 out=$(as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Mount 'sa{sv}' "$dev" 0) ||
@@ -63,10 +63,12 @@ pass "Unmount after the restart: worker shut down cleanly, fsck clean, dirty fla
 # A second restart with the other mount still there, then its unmount too.
 systemctl restart exfat-mountd.service || fail "second restart failed"
 wait_for_bus_name "$MOUNTD_DEST"
+findmnt --mountpoint "/run/media/root/TWO WORDS" >/dev/null || fail "'/run/media/root/TWO WORDS' lost across the restarts"
 gcall Unmount "$dev2" "{}" >/dev/null || fail "Unmount of $dev2 after the second restart failed"
+[ -e "/run/media/root/TWO WORDS" ] && fail "'/run/media/root/TWO WORDS' left behind"
 fsck_clean "$dev2"
 check_eq 0 "$(volume_dirty "$dev2")" "dirty flag of $dev2"
-pass "second restart; $dev2 unmounted cleanly"
+pass "second restart; $dev2 (mount point with a space) re-adopted and unmounted cleanly"
 
 # A stop (not a restart) empties systemd's fd store, so the links are gone: the workers see the
 # hang-up, flush and exit; the next daemon finds the dead mount and removes it and its mount point.
