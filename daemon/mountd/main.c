@@ -56,6 +56,8 @@ static int run(void) {
                 log_error("cannot connect to the system bus: %s", strerr(r));
                 goto out;
         }
+        /* Without the bus there is nobody to serve; bus activation starts us again. */
+        (void) sd_bus_set_exit_on_disconnect(mgr.bus, true);
         r = sd_bus_attach_event(mgr.bus, mgr.event, 0);
         if (r >= 0)
                 r = manager_export(&mgr);
