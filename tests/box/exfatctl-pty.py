@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-# exfatctl-pty.py PASSWORD|- COMMAND... : runs COMMAND on a new pseudo-terminal (its controlling
+# exfatctl-pty.py PASSWORD|-|^C COMMAND... : runs COMMAND on a new pseudo-terminal (its controlling
 # terminal and stdin/stdout/stderr), answers the first "Password:" prompt with PASSWORD ("-": never
-# answer; the prompt then counts as an error), copies everything COMMAND printed to stdout and exits
-# with COMMAND's status (124 on a 60 s timeout). Used by test-exfatctl-agent.sh.
+# answer, the prompt then counts as an error; "^C": type Ctrl-C instead), copies everything COMMAND
+# printed to stdout and exits with COMMAND's status (128+N when killed by signal N, 124 on a 60 s
+# timeout). Used by test-exfatctl-agent.sh.
 import os
 import pty
 import select
@@ -40,7 +41,10 @@ while time.monotonic() < deadline:
             sys.exit(125)
         # The agent switches echo off and may flush pending input first: let it settle.
         time.sleep(0.3)
-        os.write(fd, password.encode() + b"\n")
+        if password == "^C":
+            os.write(fd, b"\x03")
+        else:
+            os.write(fd, password.encode() + b"\n")
 else:
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)

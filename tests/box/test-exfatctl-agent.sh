@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # exfatctl's text agent in the box: carol's rule says AUTH_SELF. On a terminal, exfatctl starts
 # pkttyagent for itself, the password prompt appears, the right password mounts (exit 0), a wrong
-# one is refused (exit 3); --no-ask-password never prompts (exit 3); without a terminal there is no
-# prompt either (exit 3). No pkttyagent is left running afterwards.
+# one is refused (exit 3), Ctrl-C at the prompt ends exfatctl and its agent with nothing mounted;
+# --no-ask-password never prompts (exit 3); without a terminal there is no prompt either (exit 3).
+# No pkttyagent is left running afterwards.
 # Run: tests/box/run tests/box/test-exfatctl-agent.sh
 # box-polkit-rules: rules/exfatctl-carol.rules
 . "${BOX_LIB:-$(dirname "$0")/lib}/common.sh"
@@ -56,6 +57,15 @@ grep -q "AUTHENTICATION FAILED" <<<"$out" || soft_fail "the agent did not report
 grep -q "Not authorized to mount $dev" <<<"$out" || soft_fail "no refusal message: [$out]"
 ! findmnt -rn -S "$dev" >/dev/null || soft_fail "$dev mounted with a wrong password"
 wait_for 5 no_agents_left || soft_fail "pkttyagent left running: $(agents)"
+
+log "terminal, Ctrl-C at the prompt: nothing mounted, no agent left"
+expect 130 as_carol_on_tty "^C" mount "$dev"
+grep -q "Password:" <<<"$out" || soft_fail "no password prompt: [$out]"
+wait_for 5 no_agents_left || soft_fail "pkttyagent left running after Ctrl-C: $(agents)"
+sleep 1
+! findmnt -rn -S "$dev" >/dev/null || soft_fail "$dev mounted after Ctrl-C at the prompt"
+expect 0 exfatctl_as alice list --json
+check_eq "[]" "$out" "mounts after Ctrl-C"
 
 log "terminal, right password: mounted"
 expect 0 as_carol_on_tty "$password" mount "$dev"
