@@ -300,6 +300,19 @@ void node_put(struct exfat_volume *vol, struct exfat_node *n);
 /* file.c */
 int file_truncate(struct exfat_volume *vol, struct exfat_node *n, uint64_t size);
 
+/* namei.c (vol->lock) */
+struct name_buf {
+        uint16_t u[EXFAT_NAME_MAX];
+        size_t len;
+};
+#define SETTABLE_ATTRS (EXFAT_ATTR_READ_ONLY | EXFAT_ATTR_HIDDEN | EXFAT_ATTR_SYSTEM | EXFAT_ATTR_ARCHIVE)
+int parse_name(const char *name, struct name_buf *nb);
+int get_dir(struct exfat_volume *vol, uint64_t ino, struct exfat_node **ret);
+void touch_dir(struct exfat_volume *vol, struct exfat_node *dir);
+int remove_entry(struct exfat_volume *vol, struct exfat_node *dir, struct dir_rec *rec, const struct entry_set *es);
+int check_empty_dir(struct exfat_volume *vol, struct exfat_node *dir, struct dir_rec *rec, const struct entry_set *es);
+
 /* volume.c */
+int vol_writeback_locked(struct exfat_volume *vol);
 int vol_sync_locked(struct exfat_volume *vol);
 int vol_after_change(struct exfat_volume *vol);

@@ -228,8 +228,8 @@ fail:
         return r;
 }
 
-/* Everything cached goes to the device, in order, then the device is flushed. vol->lock held. */
-int vol_sync_locked(struct exfat_volume *vol) {
+/* Everything cached goes to the device, in order. vol->lock held. */
+int vol_writeback_locked(struct exfat_volume *vol) {
         int r;
 
         if (vol->read_only)
@@ -238,10 +238,13 @@ int vol_sync_locked(struct exfat_volume *vol) {
         r = meta_flush(vol);
         if (r >= 0 && percent_in_use(vol) != vol->percent_in_use)
                 r = boot_write_flags(vol, vol->volume_flags, percent_in_use(vol));
-        if (r >= 0)
-                r = dev_flush(vol);
         pthread_mutex_unlock(&vol->mlock);
         return r;
+}
+
+int vol_sync_locked(struct exfat_volume *vol) {
+        int r = vol_writeback_locked(vol);
+        return r < 0 ? r : dev_flush(vol);
 }
 
 int vol_after_change(struct exfat_volume *vol) {
@@ -251,9 +254,10 @@ int vol_after_change(struct exfat_volume *vol) {
 int exfat_sync(struct exfat_volume *vol) {
         int r;
         pthread_mutex_lock(&vol->lock);
-        r = vol_sync_locked(vol);
+        r = vol_writeback_locked(vol);
         pthread_mutex_unlock(&vol->lock);
-        return r;
+        /* The device flush can take long: the namespace stays usable meanwhile. */
+        return r < 0 ? r : dev_flush(vol);
 }
 
 int exfat_unmount(struct exfat_volume *vol) {

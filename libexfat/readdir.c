@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/* Readdir: cookies are slot positions in the directory, so a listing resumes exactly where it
+ * stopped, whatever happened to the directory meanwhile. */
+#include "internal.h"
+
+int exfat_readdir(struct exfat_volume *vol, uint64_t ino, uint64_t cookie, unsigned flags, exfat_readdir_fn cb,
+                  void *ctx) {
+        struct exfat_node *dir;
+        char name[EXFAT_NAME_MAX_UTF8 + 1];
+        int r;
+
+        if (!cb)
+                return -EINVAL;
+        pthread_mutex_lock(&vol->lock);
+        r = get_dir(vol, ino, &dir);
+        if (r >= 0)
+                r = dir_load(vol, dir);
+        if (r < 0)
+                goto out;
+        dir->busy++;
+        for (uint64_t slot = cookie; slot < dir->dir->nslots;) {
+                struct exfat_entry_generic e;
+                struct entry_set es;
+                struct dir_rec *rec;
+                struct exfat_node *n;
+                struct exfat_stat st;
+
+                if (slot >= dir->dir->end)
+                        break;
+                r = dir_read_slots(vol, dir, (uint32_t) slot, &e, 1);
+                if (r < 0)
+                        break;
+                if (e.type == ENTRY_END)
+                        break;
+                if (e.type != ENTRY_FILE) {
+                        slot++;
+                        continue;
+                }
+                r = dir_read_set(vol, dir, (uint32_t) slot, &es);
+                if (r < 0)
+                        break;
+                rec = dir_rec_by_slot(vol, dir, &es, (uint32_t) slot);
+                if (!rec) {
+                        slot++;
+                        continue;
+                }
+                r = node_from_set(vol, dir, rec, &es, &n);
+                if (r < 0)
+                        break;
+                node_stat(vol, n, &st);
+                if (utf16_to_utf8(es.name, es.name_len, name, sizeof(name)) < 0) {
+                        slot += es.count;
+                        continue;
+                }
+                r = cb(ctx, name, &st, slot + es.count);
+                if (r != 0) {
+                        r = 0;
+                        break;
+                }
+                if (flags & EXFAT_READDIR_PLUS) {
+                        n->nlookup++;
+                        node_lru_update(vol, n);
+                }
+                slot += es.count;
+        }
+        dir->busy--;
+        node_lru_update(vol, dir);
+out:
+        node_trim(vol);
+        pthread_mutex_unlock(&vol->lock);
+        return r;
+}
