@@ -327,12 +327,144 @@ static void test_concurrent_writers_one_file(void **state) {
         free(want);
 }
 
+/* Threads racing on the same names in one directory: create, write, rename, unlink, readdir,
+ * lookup, truncate, sync. Results vary; the volume must stay consistent (fsck) and no call may
+ * fail with anything but the expected races (-ENOENT, -EEXIST). */
+struct mixer {
+        struct fx *f;
+        uint64_t dir;
+        int id;
+        int bad;
+        long bad_value;
+        char bad_op[16];
+};
+
+static int count_entries(void *ctx, const char *name, const struct exfat_stat *st, uint64_t next_cookie) {
+        (*(int *) ctx)++;
+        return 0;
+}
+
+static void mixer_bad(struct mixer *m, const char *op, long v) {
+        if (m->bad++ == 0) {
+                snprintf(m->bad_op, sizeof(m->bad_op), "%s", op);
+                m->bad_value = v;
+        }
+}
+
+static void *mixer_main(void *arg) {
+        struct mixer *m = arg;
+        struct exfat_volume *vol = m->f->vol;
+        uint32_t seed = 1234u + (uint32_t) m->id;
+        uint8_t buf[8192];
+        char a[16], b[16];
+
+        memset(buf, m->id, sizeof(buf));
+        for (int i = 0; i < 600; i++) {
+                struct exfat_stat st;
+                int r, op;
+
+                seed = seed * 1103515245u + 12345u;
+                op = (int) ((seed >> 16) % 8);
+                snprintf(a, sizeof(a), "n%u", (seed >> 8) % 12);
+                snprintf(b, sizeof(b), "N%u", (seed >> 4) % 12); /* case-folds onto the a names */
+                switch (op) {
+                case 0:
+                case 1:
+                        r = exfat_create(vol, m->dir, a, 0, &st);
+                        if (r == 0) {
+                                if (exfat_open(vol, st.ino) == 0) {
+                                        ssize_t n = exfat_write(vol, st.ino, buf, 1 + (seed % sizeof(buf)), seed % 5000);
+                                        if (n < 0)
+                                                mixer_bad(m, "write", n);
+                                        exfat_release(vol, st.ino);
+                                }
+                                exfat_forget(vol, st.ino, 1);
+                        } else if (r != -EEXIST)
+                                mixer_bad(m, "create", r);
+                        break;
+                case 2:
+                        r = exfat_unlink(vol, m->dir, a);
+                        if (r != 0 && r != -ENOENT && r != -EISDIR)
+                                mixer_bad(m, "unlink", r);
+                        break;
+                case 3:
+                        r = exfat_rename(vol, m->dir, a, m->dir, b, (seed & 1) ? EXFAT_RENAME_NOREPLACE : 0);
+                        if (r != 0 && r != -ENOENT && r != -EEXIST && r != -EISDIR && r != -ENOTDIR &&
+                            r != -ENOTEMPTY)
+                                mixer_bad(m, "rename", r);
+                        break;
+                case 4: {
+                        int count = 0;
+                        r = exfat_readdir(vol, m->dir, 0, 0, count_entries, &count);
+                        if (r != 0 || count > 12)
+                                mixer_bad(m, "readdir", r ? r : count);
+                        break;
+                }
+                case 5:
+                        r = exfat_lookup(vol, m->dir, a, &st);
+                        if (r == 0) {
+                                struct exfat_setattr sa = { .valid = EXFAT_SET_SIZE, .size = seed % 20000 };
+                                if (!EXFAT_IS_DIR(&st)) {
+                                        r = exfat_setattr(vol, st.ino, &sa, &st);
+                                        if (r != 0)
+                                                mixer_bad(m, "truncate", r);
+                                }
+                                exfat_forget(vol, st.ino, 1);
+                        } else if (r != -ENOENT)
+                                mixer_bad(m, "lookup", r);
+                        break;
+                case 6:
+                        r = exfat_mkdir(vol, m->dir, a, &st);
+                        if (r == 0)
+                                exfat_forget(vol, st.ino, 1);
+                        else if (r != -EEXIST)
+                                mixer_bad(m, "mkdir", r);
+                        r = exfat_rmdir(vol, m->dir, b);
+                        if (r != 0 && r != -ENOENT && r != -ENOTDIR && r != -ENOTEMPTY)
+                                mixer_bad(m, "rmdir", r);
+                        break;
+                case 7:
+                        if (i % 50 == 0 && (r = exfat_sync(vol)) != 0)
+                                mixer_bad(m, "sync", r);
+                        break;
+                }
+        }
+        return NULL;
+}
+
+static void test_racing_on_one_directory(void **state) {
+        struct fx *f = *state;
+        enum { THREADS = 4 };
+        struct mixer m[THREADS];
+        pthread_t t[THREADS];
+        uint64_t d = fx_mkdir(f, EXFAT_ROOT_INO, "arena");
+
+        for (int i = 0; i < THREADS; i++) {
+                m[i] = (struct mixer) { .f = f, .dir = d, .id = i };
+                assert_int_equal(pthread_create(&t[i], NULL, mixer_main, &m[i]), 0);
+        }
+        for (int i = 0; i < THREADS; i++)
+                pthread_join(t[i], NULL);
+        for (int i = 0; i < THREADS; i++)
+                if (m[i].bad)
+                        fail_msg("thread %d: %d unexpected results, first %s -> %ld", i, m[i].bad, m[i].bad_op,
+                                 m[i].bad_value);
+        fx_remount(f);
+        {
+                struct dirlist dl;
+                assert_int_equal(fx_readdir_all(f, fx_walk(f, "arena"), &dl), 0);
+                assert_true(dl.n <= 12);
+                dirlist_free(&dl);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 FX_TEST("many_files", test_many_files, &params),
                 cmocka_unit_test_setup_teardown(test_small_cache_budget, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_concurrent_threads, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_concurrent_writers_one_file, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_racing_on_one_directory, fx_setup, fx_teardown),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/stress", tests, NULL, NULL);
