@@ -79,6 +79,11 @@ static void test_write_read_offsets(void **state) {
         assert_int_equal(exfat_getattr(f->vol, ino, &st), 0);
         assert_int_equal(st.size, size);
         assert_true(st.allocated >= size && st.allocated % 4096 == 0);
+        /* empty transfers change nothing, even far past the end */
+        assert_int_equal(exfat_write(f->vol, ino, buf, 0, size + 100000), 0);
+        assert_int_equal(exfat_read(f->vol, ino, buf, 0, 0), 0);
+        assert_int_equal(exfat_getattr(f->vol, ino, &st), 0);
+        assert_int_equal(st.size, size);
         exfat_release(f->vol, ino);
         fx_unmount_check(f);
         fx_expect_oracle_content(f, "offsets", shadow, size);

@@ -73,6 +73,12 @@ static void test_label_buffer_small(void **state) {
         assert_int_equal(exfat_set_label(f->vol, "LONGLABEL"), 0);
         r = exfat_get_label(f->vol, buf, sizeof(buf));
         assert_true(r < 0); /* never a silent truncation */
+        {
+                char exact[10];
+                assert_int_equal(exfat_get_label(f->vol, exact, sizeof(exact)), 0);
+                assert_string_equal(exact, "LONGLABEL");
+                assert_true(exfat_get_label(f->vol, exact, 9) < 0);
+        }
 }
 
 static void test_statfs_tracks_allocation(void **state) {
