@@ -97,7 +97,7 @@ release_box_resources() {
                         [[ "$majmin" =~ ^[0-9]+:[0-9]+$ ]] || continue
                         [ -z "${host_dev[$majmin]:-}" ] || continue
                         conn=$(((${majmin%%:*} << 20) | ${majmin##*:}))
-                        conns[$conn]="$mnt ($fstype)"
+                        conns[$conn]="$(printf '%b' "$mnt") ($fstype)"
                 done < <(awk '{ for (i = 7; $i != "-"; i++) ; print $3, $5, $(i + 1) }' 2>/dev/null <"$p/mountinfo")
         done
         for conn in "${!conns[@]}"; do
