@@ -14,6 +14,7 @@
 static const struct fx_params wrapped = { .wrap = true };
 static const struct fx_params wrapped_big = { .wrap = true, .size = 160 * MiB };
 static const struct fx_params wrapped_small = { .wrap = true, .size = 8 * MiB };
+static const struct fx_params wrapped_1g = { .wrap = true, .size = 1024 * MiB };
 
 static void test_write_error_then_recovery(void **state) {
         struct fx *f = *state;
@@ -323,6 +324,59 @@ static void test_large_sequential_io(void **state) {
         free(buf);
 }
 
+/* Small changes cost small metadata writes: one new file on a 1 GiB volume (32 KiB bitmap, 1 MiB
+ * FAT) must not rewrite the whole bitmap or FAT. */
+static void test_metadata_writes_small(void **state) {
+        struct fx *f = *state;
+        struct layout l;
+        uint8_t data[4096];
+        uint64_t ino, bitmap_bytes = 0, fat_bytes = 0, dir_bytes = 0;
+
+        layout_read(f, &l);
+        memset(data, 7, sizeof(data));
+        /* the log of the second round counts (recording restarts): the first warms the caches */
+        for (int round = 0; round < 2; round++) {
+                char name[16];
+                snprintf(name, sizeof(name), "small%d", round);
+                wrapdev_record(&f->wrap, true);
+                ino = fx_create(f, EXFAT_ROOT_INO, name, NULL, 0);
+                assert_int_equal(exfat_open(f->vol, ino), 0);
+                fx_write(f, ino, data, sizeof(data), 0);
+                assert_int_equal(exfat_fsync(f->vol, ino, false), 0);
+                exfat_release(f->vol, ino);
+                assert_int_equal(exfat_sync(f->vol), 0);
+                wrapdev_record(&f->wrap, false);
+        }
+        for (size_t i = 0; i < f->wrap.n_log; i++) {
+                const struct wrapdev_rec *w = &f->wrap.log[i];
+                if (w->op != WRAPDEV_WRITE)
+                        continue;
+                switch (classify(&l, w->offset)) {
+                case R_BITMAP:
+                        bitmap_bytes += w->len;
+                        break;
+                case R_FAT:
+                        fat_bytes += w->len;
+                        break;
+                case R_DIR:
+                        dir_bytes += w->len;
+                        break;
+                default:
+                        break;
+                }
+        }
+        fprintf(stderr, "# one small file: bitmap %llu bytes, FAT %llu, directory %llu (bitmap is %llu)\n",
+                (unsigned long long) bitmap_bytes, (unsigned long long) fat_bytes, (unsigned long long) dir_bytes,
+                (unsigned long long) (l.bitmap_end - l.bitmap_start));
+        if (bitmap_bytes > 8192)
+                fail_msg("%llu bytes of bitmap written for one cluster", (unsigned long long) bitmap_bytes);
+        if (fat_bytes > 8192)
+                fail_msg("%llu bytes of FAT written for one contiguous file", (unsigned long long) fat_bytes);
+        if (dir_bytes > 16384)
+                fail_msg("%llu bytes of directory written for one entry set", (unsigned long long) dir_bytes);
+        fx_unmount_check(f);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 FX_TEST("write_error_then_recovery", test_write_error_then_recovery, &wrapped),
@@ -332,6 +386,7 @@ int main(void) {
                 FX_TEST("write_order", test_write_order, &wrapped),
                 FX_TEST("write_order_fragmented", test_write_order_fragmented, &wrapped_small),
                 FX_TEST("large_sequential_io", test_large_sequential_io, &wrapped_big),
+                FX_TEST("metadata_writes_small", test_metadata_writes_small, &wrapped_1g),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/device", tests, NULL, NULL);
