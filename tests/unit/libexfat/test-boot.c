@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Probe and mount of fresh images of several geometries; boot region checks; the dirty flag. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -520,6 +521,42 @@ static void test_guid_bad_checksum(void **state) {
         f->vol = NULL;
 }
 
+/* A write-protected medium (the worker then opens it O_RDONLY): probe and read-only mounts work,
+ * a read-write mount fails cleanly, nothing is written. */
+static void test_read_only_device(void **state) {
+        struct fx *f = *state;
+        struct exfat_device rodev;
+        struct exfat_volume *vol = NULL;
+        struct exfat_info info;
+        uint64_t before;
+        int rofd, r;
+
+        fx_mount(f, false);
+        fx_create(f, EXFAT_ROOT_INO, "present", "p", 1);
+        fx_unmount_check(f);
+        before = file_hash(f->fd);
+        rofd = open(f->path, O_RDONLY | O_CLOEXEC);
+        assert_true(rofd >= 0);
+        assert_int_equal(exfat_device_init_fd(&rodev, rofd), 0);
+        assert_int_equal(exfat_probe(&rodev, &f->opts, &info), 0);
+        r = exfat_mount(&rodev, &f->opts, &vol);
+        if (r == 0) {
+                exfat_unmount(vol);
+                close(rofd);
+                fail_msg("read-write mount of a read-only device succeeded");
+        }
+        assert_null(vol);
+        f->opts.read_only = true;
+        assert_int_equal(exfat_mount(&rodev, &f->opts, &vol), 0);
+        {
+                struct exfat_stat st;
+                assert_int_equal(exfat_lookup(vol, EXFAT_ROOT_INO, "present", &st), 0);
+        }
+        assert_int_equal(exfat_unmount(vol), 0);
+        close(rofd);
+        assert_true(file_hash(f->fd) == before);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 FX_TEST("geometry_512_4k", test_geometry, &geo_512_4k),
@@ -536,6 +573,7 @@ int main(void) {
                 FX_TEST("dirty_while_mounted", test_dirty_while_mounted, &plain),
                 FX_TEST("dirty_stays_dirty", test_dirty_stays_dirty, &plain),
                 FX_TEST("read_only_mount", test_read_only_mount, &plain),
+                FX_TEST("read_only_device", test_read_only_device, &plain),
                 FX_TEST("not_exfat", test_not_exfat, &plain),
                 FX_TEST("tiny_device", test_tiny_device, &plain),
                 FX_TEST("main_boot_bad_backup_used", test_main_boot_bad_backup_used, &plain),

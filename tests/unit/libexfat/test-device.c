@@ -13,6 +13,7 @@
 
 static const struct fx_params wrapped = { .wrap = true };
 static const struct fx_params wrapped_big = { .wrap = true, .size = 160 * MiB };
+static const struct fx_params wrapped_unmounted = { .wrap = true, .no_mount = true };
 static const struct fx_params wrapped_small = { .wrap = true, .size = 8 * MiB };
 static const struct fx_params wrapped_1g = { .wrap = true, .size = 1024 * MiB };
 
@@ -377,12 +378,24 @@ static void test_metadata_writes_small(void **state) {
         fx_unmount_check(f);
 }
 
+/* exfat_probe only reads. */
+static void test_probe_does_not_write(void **state) {
+        struct fx *f = *state;
+        struct exfat_info info;
+
+        wrapdev_set_fail(&f->wrap, 0, -EIO, -EIO);
+        assert_int_equal(exfat_probe(f->dev, &f->opts, &info), 0);
+        assert_int_equal(f->wrap.failed_writes, 0);
+        wrapdev_set_fail(&f->wrap, 0, 0, 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 FX_TEST("write_error_then_recovery", test_write_error_then_recovery, &wrapped),
                 FX_TEST("write_error_mid_metadata", test_write_error_mid_metadata, &wrapped),
                 FX_TEST("read_error", test_read_error, &wrapped),
                 FX_TEST("unmount_error_keeps_dirty", test_unmount_error_keeps_dirty, &wrapped),
+                FX_TEST("probe_does_not_write", test_probe_does_not_write, &wrapped_unmounted),
                 FX_TEST("write_order", test_write_order, &wrapped),
                 FX_TEST("write_order_fragmented", test_write_order_fragmented, &wrapped_small),
                 FX_TEST("large_sequential_io", test_large_sequential_io, &wrapped_big),
