@@ -14,6 +14,7 @@
  *   shutdown              -> "CLEAN <status>"
  *   recv                  -> next message: "<TYPE> <status>" or "EOF"
  *   garbage               -> sends a malformed packet: "SENT"
+ *   raw HEX               -> sends HEX (bytes as hex digits) as one packet: "SENT"
  *   close                 -> closes the socket: "CLOSED"
  *   term                  -> sends SIGTERM to the worker: "TERM"
  *   wait                  -> waits for the worker: "EXIT <code>" (or "SIGNAL <n>")
@@ -215,6 +216,21 @@ static void cmd_garbage(void) {
                 say("SENT");
 }
 
+static void cmd_raw(const char *hex) {
+        unsigned char buf[LINK_MAX_PACKET * 2];
+        size_t n = 0;
+        for (; hex[0] && hex[1] && n < sizeof(buf); hex += 2) {
+                unsigned v;
+                if (sscanf(hex, "%2x", &v) != 1)
+                        break;
+                buf[n++] = (unsigned char) v;
+        }
+        if (send(sock, buf, n, MSG_NOSIGNAL) < 0)
+                say("ERROR send: %m");
+        else
+                say("SENT");
+}
+
 static void cmd_wait(void) {
         int status;
         if (waitpid(worker, &status, 0) < 0) {
@@ -268,6 +284,8 @@ int main(int argc, char *argv[]) {
                         recv_print(0);
                 else if (strcmp(line, "garbage") == 0)
                         cmd_garbage();
+                else if (strcmp(line, "raw") == 0)
+                        cmd_raw(arg);
                 else if (strcmp(line, "close") == 0) {
                         close(sock);
                         sock = -1;

@@ -215,6 +215,52 @@ def test_not_exfat(env):
     d.cmd("wait", "EXIT 0")
 
 
+def test_hostile_daemon(env):
+    """Random packets from the "daemon", before and while serving: the worker must answer or exit
+    non-zero, never crash, and leave the volume clean."""
+    import random
+    import struct
+    rng = random.Random(int(os.environ.get("EXFAT_SEED", "4242")))
+    dev = env.image()
+    mnt = env.mkdir("mnt")
+    sizes = {1: 8, 2: 20, 3: 128, 4: 0, 5: 8, 6: 64, 7: 8, 8: 0, 9: 8}
+    for i in range(24):
+        d = Driver(env, dev, mnt)
+        serving = i % 2 == 1
+        if serving:
+            d.mount()
+            write_synced(os.path.join(mnt, f"f{i}"), b"h" * 3000)
+        else:
+            d.cmd("device", "PROBED 0")
+        kind = rng.randrange(4)
+        t = rng.randrange(0, 12)
+        if kind == 0:      # a known type with a wrong size
+            body = struct.pack("<IIII", 0x45584654, t, sizes.get(t, 0) + 1, 0) + rng.randbytes(sizes.get(t, 0) + 1)
+        elif kind == 1:    # right size, random payload (a SET_LABEL may be valid or not)
+            body = struct.pack("<IIII", 0x45584654, t, sizes.get(t, 0), 0) + rng.randbytes(sizes.get(t, 0))
+        elif kind == 2:    # bad magic
+            body = rng.randbytes(rng.randrange(1, 200))
+        else:              # a header alone, claiming a huge payload
+            body = struct.pack("<IIII", 0x45584654, t, 0xFFFFFFF0, 0)
+        d.cmd(f"raw {body.hex()}", "SENT")
+        out = d.cmd("recv", timeout=10)
+        if out == "CLEAN 0":       # it was a well-formed SHUTDOWN
+            d.cmd("wait", "EXIT 0")
+        elif out.startswith("LABEL_SET"):
+            d.cmd("shutdown" if not serving else "umount")
+            if serving:
+                d.cmd("shutdown", "CLEAN 0")
+            out = d.cmd("wait", "EXIT 0")
+        else:
+            check(out == "EOF", f"after a bad packet: {out}")
+            out = d.cmd("wait", "EXIT ")
+            check(out != "EXIT 0", f"worker exited 0 after packet {body.hex()}")
+        if serving:
+            d.cmd("umount", "UMOUNT")
+        d.cmd("close", "CLOSED")
+        itest.fsck_clean(dev, f"after hostile packet {i}")
+
+
 if __name__ == "__main__":
     itest.main([
         test_mount_label_unmount,
@@ -227,4 +273,5 @@ if __name__ == "__main__":
         test_dirty_volume,
         test_options_view,
         test_not_exfat,
+        test_hostile_daemon,
     ])
