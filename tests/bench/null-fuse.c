@@ -4,6 +4,9 @@
  *
  *   null-fuse MOUNTPOINT [-o OPTIONS]
  *
+ * OPTIONS are libfuse's mount and session options plus its connection options (no_writeback_cache,
+ * readdirplus=no, max_write=N, ...), which override the defaults below.
+ *
  * Names are remembered (so create/lookup/stat/readdir/unlink/rename/mkdir behave), data is not: writes
  * are acknowledged and dropped, reads return zeros up to the remembered size. It negotiates what a good
  * server would (1 MiB max_write, writeback cache, readdirplus, parallel dirops, async reads, long
@@ -46,6 +49,7 @@ static size_t n_buckets;
 static size_t n_live;
 static struct timespec start_time;
 static const char zeros[NULL_MAX_IO];
+static struct fuse_conn_info_opts *conn_opts;  /* -o writeback_cache, no_writeback_cache, ... */
 
 static uint32_t name_hash(fuse_ino_t parent, const char *name) {
         uint32_t h = 2166136261u ^ (uint32_t) parent;
@@ -158,6 +162,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn) {
         conn->congestion_threshold = 48;
         conn->want |= conn->capable & (FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_READDIRPLUS |
                                        FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ASYNC_READ | FUSE_CAP_ASYNC_DIO);
+        /* The command line has the last word, to compare with a server that negotiates less. */
+        fuse_apply_conn_info_opts(conn_opts, conn);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
@@ -456,7 +462,8 @@ int main(int argc, char *argv[]) {
         fuse_ino_t root;
         int r = 1;
 
-        if (fuse_parse_cmdline(&args, &opts) != 0)
+        conn_opts = fuse_parse_conn_info_opts(&args);
+        if (!conn_opts || fuse_parse_cmdline(&args, &opts) != 0)
                 return 1;
         if (opts.show_help || opts.show_version || !opts.mountpoint) {
                 printf("usage: %s MOUNTPOINT [-o OPTIONS]\n", argv[0]);
@@ -488,6 +495,7 @@ out:
         fuse_remove_signal_handlers(se);
         fuse_session_destroy(se);
         free(opts.mountpoint);
+        free(conn_opts);
         fuse_opt_free_args(&args);
         return r;
 }
