@@ -37,6 +37,7 @@ struct link {
         int wakefd;                /* eventfd: tells the poller to return */
         struct link_device dev;
         struct worker_volume vol;
+        int probe_status;          /* volume_probe() result: nothing to mount unless 0 */
         bool mounted;              /* libexfat mounted (vol.vol handed to fs) */
         struct worker_fs fs;
         struct worker_session *session;
@@ -55,6 +56,8 @@ static int mount_volume(struct link *l) {
         int r;
         if (l->mounted)
                 return 0;
+        if (l->probe_status < 0)
+                return l->probe_status;
         r = volume_mount(&l->vol);
         if (r < 0)
                 return r;
@@ -314,6 +317,7 @@ int link_run(int sock) {
         snprintf(name, sizeof(name), "device fd %d", device_fd);
         r = volume_probe(&l.vol, device_fd, name, l.dev.flags & LINK_OPT_READ_ONLY, l.dev.flags & LINK_OPT_FORCE,
                          l.dev.flags & LINK_OPT_SYNC);
+        l.probe_status = r;
         probed.status = r;
         if (r >= 0) {
                 probed.serial = l.vol.info.serial;

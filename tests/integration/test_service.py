@@ -211,6 +211,7 @@ def test_not_exfat(env):
     mnt = env.mkdir("mnt")
     d = Driver(env, dev, mnt)
     d.cmd("device", f"PROBED {-errno.EINVAL}")
+    d.cmd("label X", f"LABEL_SET {-errno.EINVAL}")
     d.cmd("shutdown", "CLEAN 0")
     d.cmd("wait", "EXIT 0")
 
