@@ -140,7 +140,8 @@ static int parse_geometry(struct exfat_volume *vol, const uint8_t *region) {
                 }
         }
         vol->fat_offset = fat_off << vol->sector_shift;
-        vol->fat_bytes = need;
+        /* FAT blocks end on a sector boundary, within the FAT region. */
+        vol->fat_bytes = (need + vol->sector_size - 1) & ~(uint64_t) (vol->sector_size - 1);
         vol->heap_offset = heap_off << vol->sector_shift;
         vol->cluster_count = cc;
         vol->root_cluster = le32toh(bs.first_cluster_of_root);
