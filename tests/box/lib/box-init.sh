@@ -125,4 +125,4 @@ mount --make-rshared /
 export SYSTEMD_UNIT_PATH=/run/box/units
 export container=exfat-box
 unset NOTIFY_SOCKET LISTEN_FDS LISTEN_PID INVOCATION_ID
-exec /usr/lib/systemd/systemd --system --unit=box.target --log-target=console --show-status=no
+exec /usr/lib/systemd/systemd --system --unit=box.target --log-target=journal-or-kmsg --show-status=no
