@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
         build-essential pkg-config meson ninja-build
         libfuse3-dev fuse3 libsystemd-dev libcmocka-dev libdbus-1-dev libpolkit-gobject-1-dev
-        systemd dbus polkitd pkexec acl util-linux
+        systemd dbus polkitd pkexec acl util-linux procps passwd
         exfatprogs exfat-fuse
         libglib2.0-bin
         python3
