@@ -10,7 +10,10 @@ in_box_require
 # systemd is PID 1 of this PID namespace and finished booting.
 check_eq systemd "$(cat /proc/1/comm)" "PID 1"
 check_eq running "$(systemctl is-system-running)" "system state"
-pass "systemd is PID 1, state running"
+# Only the box's own unit directory: the host's units (sysinit.target pulls tmpfiles --remove) must
+# never be seen.
+check_eq /run/box/units "$(systemctl show -P UnitPath)" "systemd unit path"
+pass "systemd is PID 1, state running, unit path /run/box/units only"
 
 # The system bus answers, and it is the box's: systemd registered on it.
 out=$(busctl_call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetId)
