@@ -458,6 +458,80 @@ static void test_racing_on_one_directory(void **state) {
         }
 }
 
+/* readdir in pages while other directories push this one's index out of a tiny cache: every
+ * name still comes exactly once. */
+struct page {
+        char (*names)[32];
+        size_t n, limit, taken;
+        uint64_t cookie;
+};
+
+static int page_take(void *ctx, const char *name, const struct exfat_stat *st, uint64_t next_cookie) {
+        struct page *p = ctx;
+        if (p->taken == p->limit)
+                return 1;
+        snprintf(p->names[p->n++], 32, "%s", name);
+        p->taken++;
+        p->cookie = next_cookie;
+        return 0;
+}
+
+static void test_paged_readdir_under_eviction(void **state) {
+        struct fx *f = *state;
+        enum { FILES = 300, OTHERS = 8 };
+        char name[32];
+        struct page p = { .names = calloc(FILES + 1, 32) };
+        uint64_t d, other[OTHERS];
+        unsigned char seen[FILES] = { 0 };
+
+        assert_non_null(p.names);
+        assert_int_equal(exfat_unmount(f->vol), 0);
+        f->vol = NULL;
+        f->opts.cache_budget = 16 * 1024;
+        fx_mount(f, false);
+        d = fx_mkdir(f, EXFAT_ROOT_INO, "paged");
+        for (int i = 0; i < FILES; i++) {
+                struct exfat_stat st;
+                snprintf(name, sizeof(name), "p%03d", i);
+                assert_int_equal(exfat_create(f->vol, d, name, 0, &st), 0);
+                exfat_forget(f->vol, st.ino, 1);
+        }
+        for (int k = 0; k < OTHERS; k++) {
+                snprintf(name, sizeof(name), "other%d", k);
+                other[k] = fx_mkdir(f, EXFAT_ROOT_INO, name);
+                for (int i = 0; i < 100; i++) {
+                        struct exfat_stat st;
+                        snprintf(name, sizeof(name), "o%03d", i);
+                        assert_int_equal(exfat_create(f->vol, other[k], name, 0, &st), 0);
+                        exfat_forget(f->vol, st.ino, 1);
+                }
+        }
+        for (int round = 0; round < 1000; round++) {
+                size_t before = p.n;
+                p.taken = 0;
+                p.limit = 7;
+                assert_int_equal(exfat_readdir(f->vol, d, p.cookie, 0, page_take, &p), 0);
+                if (p.n == before)
+                        break;
+                /* churn: look up names in the other directories */
+                for (int k = 0; k < OTHERS; k++) {
+                        struct exfat_stat st;
+                        snprintf(name, sizeof(name), "o%03d", (round * 13 + k) % 100);
+                        assert_int_equal(exfat_lookup(f->vol, other[k], name, &st), 0);
+                        exfat_forget(f->vol, st.ino, 1);
+                }
+                assert_true(p.n <= FILES);
+        }
+        assert_int_equal(p.n, FILES);
+        for (size_t i = 0; i < p.n; i++) {
+                int k;
+                assert_int_equal(sscanf(p.names[i], "p%03d", &k), 1);
+                if (seen[k]++)
+                        fail_msg("%s listed twice", p.names[i]);
+        }
+        free(p.names);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 FX_TEST("many_files", test_many_files, &params),
@@ -465,6 +539,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_concurrent_threads, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_concurrent_writers_one_file, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_racing_on_one_directory, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_paged_readdir_under_eviction, fx_setup, fx_teardown),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/stress", tests, NULL, NULL);

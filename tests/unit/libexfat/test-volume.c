@@ -347,12 +347,24 @@ static void test_unmount_with_open_files(void **state) {
         uint8_t data[20000];
         struct exfat_stat st;
 
+        uint32_t free_before, free_after;
+
         fill_pattern(data, sizeof(data), 17);
+        assert_int_equal(img_count_free(f->fd, &f->g, &free_before), 0);
         assert_int_equal(exfat_create(f->vol, EXFAT_ROOT_INO, "open-at-unmount", 0, &st), 0);
         assert_int_equal(exfat_open(f->vol, st.ino), 0);
         fx_write(f, st.ino, data, sizeof(data), 0);
+        /* and an unlinked file still open: its clusters must not leak past the unmount */
+        assert_int_equal(exfat_create(f->vol, EXFAT_ROOT_INO, "orphan", 0, &st), 0);
+        assert_int_equal(exfat_open(f->vol, st.ino), 0);
+        fx_write(f, st.ino, data, sizeof(data), 0);
+        assert_int_equal(exfat_unlink(f->vol, EXFAT_ROOT_INO, "orphan"), 0);
         fx_unmount_check(f);
         fx_expect_oracle_content(f, "open-at-unmount", data, sizeof(data));
+        assert_int_equal(img_count_free(f->fd, &f->g, &free_after), 0);
+        if (free_after != free_before - 5)
+                fail_msg("free clusters %u after unmount, expected %u (the orphan's clusters leaked?)", free_after,
+                         free_before - 5);
         fx_mount(f, false);
         fx_expect_content(f, "open-at-unmount", data, sizeof(data));
 }
