@@ -76,3 +76,42 @@ _mountd_log_has() {
 wait_for_log() {
         wait_for 5 _mountd_log_has "$1" || fail "the daemon's log does not show '$1'"
 }
+
+# mountd_start : loop devices removable, the daemon up by bus activation; sets $pid to its pid.
+mountd_start() {
+        mark_loops_removable
+        busctl --system introspect "$MOUNTD_DEST" "$MOUNTD_PATH" >/dev/null || fail "exfat-mountd did not start"
+        pid=$(mountd_pid)
+}
+
+# worker_unit DEVICE : the name of DEVICE's worker unit.
+worker_unit() {
+        echo "exfat-worker@$(systemd-escape --path "$1").service"
+}
+
+# unmount_at_exit DEVICE : force-unmount DEVICE when the test ends, whatever state it left it in.
+unmount_at_exit() {
+        on_exit "gcall Unmount '$1' \"{'force': <true>}\" >/dev/null 2>&1 || true"
+}
+
+# mount_as USER DEVICE [N KEY TYPE VALUE...] : Mount through busctl as USER (options in busctl's
+# a{sv} syntax, none by default); sets MOUNT_OBJ and MOUNT_POINT, fails the test on an error.
+mount_as() {
+        local user=$1 dev=$2 out
+        shift 2
+        [ $# -gt 0 ] || set -- 0
+        out=$(as_user "$user" busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Mount 'sa{sv}' \
+                "$dev" "$@") || fail "$user's Mount of $dev failed: $out"
+        MOUNT_OBJ=$(sed -n 's/^os "\([^"]*\)" ".*"$/\1/p' <<<"$out")
+        MOUNT_POINT=$(sed -n 's/^os "[^"]*" "\(.*\)"$/\1/p' <<<"$out")
+        [ -n "$MOUNT_OBJ" ] && [ -n "$MOUNT_POINT" ] || fail "unexpected Mount reply: $out"
+}
+
+# unmount_as USER DEVICE_OR_MOUNT_POINT [N KEY TYPE VALUE...] : Unmount through busctl as USER.
+unmount_as() {
+        local user=$1 what=$2 out
+        shift 2
+        [ $# -gt 0 ] || set -- 0
+        out=$(as_user "$user" busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Unmount 'sa{sv}' \
+                "$what" "$@") || fail "$user's Unmount of $what failed: $out"
+}

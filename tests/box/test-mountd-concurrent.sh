@@ -8,14 +8,12 @@
 . "$(dirname "$0")/mountd-lib.sh"
 in_box_require
 
-mark_loops_removable
-busctl --system introspect "$MOUNTD_DEST" "$MOUNTD_PATH" >/dev/null
-pid=$(mountd_pid)
+mountd_start
 devs=()
 for i in 1 2 3; do
         make_exfat_loop d 64M -L SAME
         devs+=("$d")
-        on_exit "gcall Unmount '$d' \"{'force': <true>}\" >/dev/null 2>&1 || true"
+        unmount_at_exit "$d"
 done
 out=$(mktemp -d /var/tmp/concurrent.XXXXXX)
 on_exit "rm -rf '$out'"

@@ -10,11 +10,9 @@ in_box_require
 
 # The box's /usr is its own writable overlay: the real worker is replaced in here only.
 install -m 0755 "$(dirname "$0")/mountd-hostile-worker.py" /usr/libexec/exfat-worker
-mark_loops_removable
-busctl --system introspect "$MOUNTD_DEST" "$MOUNTD_PATH" >/dev/null
-pid=$(mountd_pid)
+mountd_start
 make_exfat_loop dev 64M -L HOSTILE
-unit="exfat-worker@$(systemd-escape --path "$dev").service"
+unit=$(worker_unit "$dev")
 
 try_mode() {
         local mode=$1 want=$2 t0

@@ -7,11 +7,9 @@
 . "$(dirname "$0")/mountd-lib.sh"
 in_box_require
 
-mark_loops_removable
-busctl --system introspect "$MOUNTD_DEST" "$MOUNTD_PATH" >/dev/null
-pid=$(mountd_pid)
+mountd_start
 make_exfat_loop dev 64M -L KILLME
-unit="exfat-worker@$(systemd-escape --path "$dev").service"
+unit=$(worker_unit "$dev")
 
 signals=$(mktemp /var/tmp/signals.XXXXXX)
 on_exit "rm -f '$signals'"
@@ -20,11 +18,10 @@ monitor=$!
 on_exit "kill $monitor 2>/dev/null || true"
 sleep 0.3
 
-out=$(as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Mount 'sa{sv}' "$dev" 0) ||
-        fail "Mount failed: $out"
-obj=$(awk '{print $2}' <<<"$out" | tr -d '"')
-mp=$(awk '{print $3}' <<<"$out" | tr -d '"')
-on_exit "gcall Unmount '$dev' \"{'force': <true>}\" >/dev/null 2>&1 || true"
+mount_as alice "$dev"
+obj=$MOUNT_OBJ
+mp=$MOUNT_POINT
+unmount_at_exit "$dev"
 wait_for 5 grep -q "InterfacesAdded.*$obj" "$signals" || fail "no InterfacesAdded for $obj: $(cat "$signals")"
 pass "mounted $dev on $mp; InterfacesAdded seen"
 
@@ -52,14 +49,12 @@ out=$(as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.
         fail "Mount after the kill failed: $out"
 obj=$(awk '{print $2}' <<<"$out" | tr -d '"')
 check_eq true "$(mount_prop "$obj" ReadOnly)" "ReadOnly of the dirty volume"
-as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Unmount 'sa{sv}' "$dev" 0 ||
-        fail "Unmount after the kill failed"
+unmount_as alice "$dev"
 out=$(as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Mount 'sa{sv}' "$dev" 1 \
         force b true) || fail "Mount with force failed: $out"
 obj=$(awk '{print $2}' <<<"$out" | tr -d '"')
 check_eq false "$(mount_prop "$obj" ReadOnly)" "ReadOnly with force"
-as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Unmount 'sa{sv}' "$dev" 0 ||
-        fail "Unmount after the forced mount failed"
+unmount_as alice "$dev"
 fsck_clean "$dev"
 mountd_alive "$pid"
 pass "the device mounts again after the kill (read-only: dirty; rw with force); fsck clean"

@@ -8,12 +8,10 @@
 . "$(dirname "$0")/mountd-lib.sh"
 in_box_require
 
-mark_loops_removable
-busctl --system introspect "$MOUNTD_DEST" "$MOUNTD_PATH" >/dev/null
-pid=$(mountd_pid)
+mountd_start
 make_exfat_loop dev 64M -L OLDLABEL
-unit="exfat-worker@$(systemd-escape --path "$dev").service"
-on_exit "gcall Unmount '$dev' \"{'force': <true>}\" >/dev/null 2>&1 || true"
+unit=$(worker_unit "$dev")
+unmount_at_exit "$dev"
 
 label_of() {
         exfatlabel "$1" 2>/dev/null | sed -n 's/^label: //p'
@@ -37,10 +35,9 @@ check_eq "Ünïcødé_11c" "$(label_of "$dev")" "label after bob's refused Label
 pass "11-character non-ASCII label; bob refused"
 
 # Mounted: the worker relabels; the mount object follows.
-out=$(as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Mount 'sa{sv}' "$dev" 0) ||
-        fail "Mount failed: $out"
-obj=$(awk '{print $2}' <<<"$out" | tr -d '"')
-mp=$(awk '{print $3}' <<<"$out" | tr -d '"')
+mount_as alice "$dev"
+obj=$MOUNT_OBJ
+mp=$MOUNT_POINT
 [ -d "/run/media/alice/Ünïcødé_11c" ] && findmnt --mountpoint "/run/media/alice/Ünïcødé_11c" >/dev/null ||
         fail "mount point not named after the label: $mp"
 as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Label 'ssa{sv}' "$dev" "Mounted" 0 ||

@@ -9,14 +9,11 @@
 . "$(dirname "$0")/mountd-lib.sh"
 in_box_require
 
-mark_loops_removable
-busctl --system introspect "$MOUNTD_DEST" "$MOUNTD_PATH" >/dev/null
-pid=$(mountd_pid)
+mountd_start
 alice=$(id -u alice)
 make_exfat_loop dev 128M -L MYDISK
-unit_escaped=$(systemd-escape --path "$dev")
-unit="exfat-worker@$unit_escaped.service"
-on_exit "gcall Unmount '$dev' \"{'force': <true>}\" >/dev/null 2>&1 || true"
+unit=$(worker_unit "$dev")
+unmount_at_exit "$dev"
 
 # Mount as alice.
 out=$(as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Mount 'sa{sv}' "$dev" 0) ||

@@ -13,8 +13,8 @@ busctl --system introspect "$MOUNTD_DEST" "$MOUNTD_PATH" >/dev/null
 pid=$(mountd_pid)
 make_exfat_loop dev 64M -L POLKIT
 make_exfat_loop other 64M -L ROOTS
-on_exit "gcall Unmount '$dev' \"{'force': <true>}\" >/dev/null 2>&1 || true"
-on_exit "gcall Unmount '$other' \"{'force': <true>}\" >/dev/null 2>&1 || true"
+unmount_at_exit "$dev"
+unmount_at_exit "$other"
 
 # Not removable (no config entry, a loop device is not removable for the kernel): mount-system.
 rm -f /etc/exfat-mountd/removable-devices
@@ -28,8 +28,7 @@ mkdir -p /etc/exfat-mountd
 printf '# test\n%s\n' "$dev" >/etc/exfat-mountd/removable-devices
 out=$(as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Mount 'sa{sv}' "$dev" 0) ||
         fail "alice's Mount of a listed device failed: $out"
-as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Unmount 'sa{sv}' "$dev" 0 ||
-        fail "alice's Unmount failed"
+unmount_as alice "$dev"
 mark_loops_removable
 pass "a device listed in removable-devices (path, then glob) mounts with org.exfat.mountd.mount"
 

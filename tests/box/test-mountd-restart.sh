@@ -8,21 +8,18 @@
 . "$(dirname "$0")/mountd-lib.sh"
 in_box_require
 
-mark_loops_removable
-busctl --system introspect "$MOUNTD_DEST" "$MOUNTD_PATH" >/dev/null
-pid=$(mountd_pid)
+mountd_start
 alice=$(id -u alice)
 make_exfat_loop dev 64M -L KEEPME
 make_exfat_loop dev2 64M -L "TWO WORDS"
-unit="exfat-worker@$(systemd-escape --path "$dev").service"
+unit=$(worker_unit "$dev")
 
-out=$(as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Mount 'sa{sv}' "$dev" 0) ||
-        fail "Mount failed: $out"
-obj=$(awk '{print $2}' <<<"$out" | tr -d '"')
-mp=$(awk '{print $3}' <<<"$out" | tr -d '"')
-on_exit "gcall Unmount '$dev' \"{'force': <true>}\" >/dev/null 2>&1 || true"
+mount_as alice "$dev"
+obj=$MOUNT_OBJ
+mp=$MOUNT_POINT
+unmount_at_exit "$dev"
 out=$(gcall Mount "$dev2" "{}") || fail "Mount of $dev2 failed: $out"
-on_exit "gcall Unmount '$dev2' \"{'force': <true>}\" >/dev/null 2>&1 || true"
+unmount_at_exit "$dev2"
 wpid=$(systemctl show -P MainPID "$unit")
 pass "mounted $dev on $mp (alice) and $dev2 (root)"
 
@@ -51,8 +48,7 @@ pass "mount, worker, object and properties survived; alice still writes"
 
 # Ownership survived too: bob still may not unmount it; alice may.
 expect_error NotAuthorized as bob Unmount "$mp" "{}"
-as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Unmount 'sa{sv}' "$mp" 0 ||
-        fail "Unmount after the restart failed"
+unmount_as alice "$mp"
 findmnt --mountpoint "$mp" >/dev/null && fail "$mp still mounted"
 [ -e "$mp" ] && fail "$mp still exists"
 wait_for 5 sh -c "! systemctl is-active --quiet '$unit'" || fail "$unit still active"

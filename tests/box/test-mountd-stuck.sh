@@ -9,20 +9,17 @@
 . "$(dirname "$0")/mountd-lib.sh"
 in_box_require
 
-mark_loops_removable
-busctl --system introspect "$MOUNTD_DEST" "$MOUNTD_PATH" >/dev/null
-pid=$(mountd_pid)
+mountd_start
 make_exfat_loop dev 64M -L STUCK
 make_exfat_loop other 64M -L OTHER
-unit="exfat-worker@$(systemd-escape --path "$dev").service"
-out=$(as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Mount 'sa{sv}' "$dev" 0) ||
-        fail "Mount failed: $out"
-obj=$(awk '{print $2}' <<<"$out" | tr -d '"')
-mp=$(awk '{print $3}' <<<"$out" | tr -d '"')
+unit=$(worker_unit "$dev")
+mount_as alice "$dev"
+obj=$MOUNT_OBJ
+mp=$MOUNT_POINT
 as_user alice sh -c "echo frozen > '$mp/f.txt'" || fail "write failed"
 wpid=$(systemctl show -P MainPID "$unit")
 on_exit "kill -CONT $wpid 2>/dev/null || true"
-on_exit "gcall Unmount '$other' \"{'force': <true>}\" >/dev/null 2>&1 || true"
+unmount_at_exit "$other"
 
 kill -STOP "$wpid"
 res=$(mktemp /var/tmp/stuck.XXXXXX)
