@@ -11,6 +11,9 @@
 # its sysinit.target would run tmpfiles --remove on the host's /tmp.
 # Input (environment): BOX_DIR, BOX_STAGE, BOX_UNITS, BOX_BUILDDIR, BOX_POLKIT_RULES (absolute paths).
 set -euo pipefail
+# One compound command, read whole before it runs: editing this file while boxes are up (the tree
+# is shared) cannot change what a running instance does next.
+{
 
 fail() {
         echo "box-init: $*" >&2
@@ -126,3 +129,5 @@ export SYSTEMD_UNIT_PATH=/run/box/units
 export container=exfat-box
 unset NOTIFY_SOCKET LISTEN_FDS LISTEN_PID INVOCATION_ID
 exec /usr/lib/systemd/systemd --system --unit=box.target --log-target=journal-or-kmsg --show-status=no
+exit
+}

@@ -7,7 +7,8 @@
 #
 # Environment (from tests/box/run): BOX_DIR, BOX_STAGE, BOX_UNITS, BOX_BUILDDIR, BOX_POLKIT_RULES,
 # BOX_MARKER (a file in the host's /tmp that must survive), BOX_TAG (cgroup name), BOX_INIT.
-# Writes $BOX_DIR/unshare.pid once the box is started.
+# Writes $BOX_DIR/supervisor.pid (stale sweeps of other runs leave the box alone while it lives) and
+# $BOX_DIR/unshare.pid once the box is started.
 #
 # Teardown releases what killing the box's processes would not, touching only what the box made:
 #  - FUSE connections of mounts in any of the box's mount namespaces whose device the host has not
@@ -16,6 +17,9 @@
 #  - loop devices whose backing file, looked up in the box, is that very inode on a file system the
 #    host has not mounted (the box's tmpfs or overlays).
 set -u
+# One compound command, read whole before it runs: editing this file while boxes are up (the tree
+# is shared) cannot change what a running instance does next.
+{
 trap '' PIPE HUP INT
 
 say() {
@@ -138,17 +142,20 @@ teardown() {
                 wait "$unshare_pid" 2>/dev/null
         fi
         remove_cgroups
-        rm -rf --one-file-system "$BOX_DIR"
         if [ ! -e "$BOX_MARKER" ]; then
                 say "HOST /tmp WAS MODIFIED: marker $BOX_MARKER is gone"
                 status=99
         fi
         rm -f "$BOX_MARKER"
+        # Last: while it exists, its supervisor.pid tells other runs' sweeps that this box is ours.
+        rm -rf --one-file-system "$BOX_DIR"
         exit "$status"
 }
 trap teardown TERM
 
 # ---- start ---------------------------------------------------------------------------------------
+
+echo "$$" >"$BOX_DIR/supervisor.pid"
 
 if ! make_cgroups; then
         say "cannot create the box's cgroups"
@@ -171,3 +178,5 @@ echo "$unshare_pid" >"$BOX_DIR/unshare.pid"
 # Anything arriving on stdin is ignored; end of file means: tear down now.
 while read -r _; do :; done
 teardown
+exit
+}
