@@ -192,7 +192,6 @@ bool bitmap_find_run(struct exfat_volume *vol, uint32_t want, uint32_t *start, u
 }
 
 int bitmap_flush(struct exfat_volume *vol) {
-        const uint8_t *bytes = (const uint8_t *) vol->bm;
         int r;
 
         for (uint32_t wi = 0; wi < div_round_up(vol->bm_chunks, 64); wi++) {
@@ -220,7 +219,6 @@ int bitmap_flush(struct exfat_volume *vol) {
                                         uint64_t v = htole64(vol->bm[(off + b) / 8]);
                                         memcpy(tmp + b, &v, 8);
                                 }
-                                (void) bytes;
                                 r = dev_write(vol, tmp, (size_t) n,
                                               cluster_offset(vol, e->pcl) + (off - ((uint64_t) e->fcl << vol->cluster_shift)));
                                 if (r < 0)

@@ -3,7 +3,7 @@
 #include "internal.h"
 
 /* Fills the file and stream entries of a new set from a node's fields. */
-static void fill_new_set(struct exfat_volume *vol, struct entry_set *es, const struct exfat_node *n) {
+static void fill_new_set(struct entry_set *es, const struct exfat_node *n) {
         struct exfat_entry_file *f = (struct exfat_entry_file *) &es->e[0];
         struct exfat_entry_stream *s = (struct exfat_entry_stream *) &es->e[1];
         uint32_t t;
@@ -26,7 +26,6 @@ static void fill_new_set(struct exfat_volume *vol, struct entry_set *es, const s
         s->data_length = htole64(n->size);
         s->valid_data_length = htole64(n->valid_size);
         entry_set_seal(es);
-        (void) vol;
 }
 
 static int do_create(struct exfat_volume *vol, uint64_t parent, const char *name, uint16_t attributes, bool is_dir,
@@ -81,7 +80,7 @@ static int do_create(struct exfat_volume *vol, uint64_t parent, const char *name
         r = entry_set_build(vol, &es, nb.u, nb.len, NULL);
         if (r < 0)
                 goto undo;
-        fill_new_set(vol, &es, n);
+        fill_new_set(&es, n);
         r = dir_insert(vol, dir, &es, &rec);
         if (r < 0)
                 goto undo;

@@ -161,4 +161,5 @@ _Static_assert(sizeof(struct exfat_entry_label) == ENTRY_SIZE, "label entry size
 _Static_assert(sizeof(struct exfat_entry_guid) == ENTRY_SIZE, "guid entry size");
 
 #define EXFAT_DIR_MAX_SIZE (256u * 1024 * 1024)
-#define EXFAT_UPCASE_MAX_SIZE (2u * 65536 + 2 * 65536) /* generous bound on a compressed table */
+/* An uncompressed table is 128 KiB; anything much larger is damage. */
+#define EXFAT_UPCASE_MAX_SIZE (256u * 1024)
