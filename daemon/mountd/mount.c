@@ -716,7 +716,6 @@ int mount_unmount(Mount *m, sd_bus_message *request, bool force) {
         memcpy(arg + 1, m->mount_point, n + 1);
 
         m->request = sd_bus_message_ref(request);
-        m->unmount_force = force;
         m->step = STEP_UNMOUNTING;
         set_state(m, STATE_UNMOUNTING);
         int r = offload_run(m->manager->event, umount_thread, arg, free, on_umount_done, m, &m->offload);

@@ -103,7 +103,6 @@ struct Mount {
         sd_bus_message *request;  /* the call answered when the current operation ends */
         sd_bus_error error;       /* why it failed, answered once the worker is gone */
         char *new_label;          /* for a Label in progress */
-        bool unmount_force;
 };
 
 /* mount.c: the life of a Mount. */
