@@ -109,6 +109,15 @@ static int final_check(struct fx *f) {
                 fprintf(stderr, "final check: VolumeDirty still set after unmount\n");
                 return -1;
         }
+        {
+                struct img_geom g;
+                uint32_t leaked, unmarked;
+                if (img_geom_read(f->fd, false, &g) < 0 || img_account(f->fd, &g, &leaked, &unmarked) < 0 ||
+                    leaked || unmarked) {
+                        fprintf(stderr, "final check: allocation bitmap does not match the tree\n");
+                        return -1;
+                }
+        }
         return 0;
 }
 
@@ -165,6 +174,15 @@ void fx_unmount_check(struct fx *f) {
         if (flags & 0x02)
                 fail_msg("VolumeDirty still set after a clean unmount (VolumeFlags byte 0x%02x)", flags);
         fx_reload_geom(f);
+        {
+                uint32_t leaked, unmarked;
+                r = img_account(f->fd, &f->g, &leaked, &unmarked);
+                if (r < 0)
+                        fail_msg("oracle walk of the volume failed: %s", strerror(-r));
+                if (leaked || unmarked)
+                        fail_msg("allocation bitmap: %u clusters in use but owned by nothing, %u owned but free",
+                                 leaked, unmarked);
+        }
 }
 
 void fx_remount(struct fx *f) {

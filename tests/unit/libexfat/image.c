@@ -702,6 +702,124 @@ int img_add_guid(int fd, const uint8_t guid[16]) {
         return img_add_root_entry(fd, e);
 }
 
+/* ---- whole-volume accounting ------------------------------------------------------------ */
+
+struct reach {
+        int fd;
+        const struct img_geom *g;
+        uint8_t *mark;       /* one byte per cluster index (cluster - 2) */
+        uint32_t *scratch;   /* cluster lists */
+        int error;
+};
+
+static void mark_chain(struct reach *rc, uint32_t first, uint64_t size, bool nofat) {
+        size_t n;
+        int r;
+
+        if (first == 0)
+                return;
+        r = img_clusters(rc->fd, rc->g, first, size, nofat, rc->scratch, rc->g->cluster_count, &n);
+        if (r < 0) {
+                rc->error = r;
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                rc->mark[rc->scratch[i] - 2] = 1;
+}
+
+static void walk_dir(struct reach *rc, uint32_t first, uint64_t size, bool nofat, int depth) {
+        struct dir d;
+        int r;
+
+        if (depth > 4096) {
+                rc->error = -ELOOP;
+                return;
+        }
+        r = dir_load(rc->fd, rc->g, first, size, nofat, &d);
+        if (r < 0) {
+                rc->error = r;
+                dir_free(&d);
+                return;
+        }
+        for (size_t i = 0; i < d.n; i++)
+                rc->mark[d.clusters[i] - 2] = 1;
+        for (size_t p = 0; p < d.len && d.data[p] != 0 && rc->error == 0; p += 32) {
+                const uint8_t *e = d.data + p;
+                if (e[0] == 0x81 || e[0] == 0x82) {
+                        mark_chain(rc, get32(e + 20), get64(e + 24), false);
+                } else if (e[0] == 0x85) {
+                        struct img_entry *set = malloc(sizeof(*set));
+                        if (!set) {
+                                rc->error = -ENOMEM;
+                                break;
+                        }
+                        r = parse_set(&d, p, set);
+                        if (r < 0) {
+                                rc->error = r;
+                                free(set);
+                                break;
+                        }
+                        for (int k = 2; k < set->count; k++) {
+                                const uint8_t *x = set->set + k * 32;
+                                if (x[0] == 0xE1 && (x[1] & 1))
+                                        mark_chain(rc, get32(x + 20), get64(x + 24), x[1] & 2);
+                        }
+                        if (set->attributes & 0x10) {
+                                /* the directory's own clusters are marked by the recursion */
+                                uint32_t f1 = set->first_cluster;
+                                uint64_t sz = set->size;
+                                bool nf = set->stream_flags & 2;
+                                free(set);
+                                walk_dir(rc, f1, sz, nf, depth + 1);
+                        } else {
+                                mark_chain(rc, set->first_cluster, set->size, set->stream_flags & 2);
+                                free(set);
+                        }
+                        p += (size_t) (e[1]) * 32;
+                }
+        }
+        dir_free(&d);
+}
+
+int img_account(int fd, const struct img_geom *g, uint32_t *leaked, uint32_t *unmarked) {
+        struct reach rc = { .fd = fd, .g = g };
+        uint32_t first;
+        uint64_t len, bytes = (g->cluster_count + 7) / 8;
+        uint8_t *bm = NULL;
+        int r;
+
+        *leaked = *unmarked = 0;
+        rc.mark = calloc(g->cluster_count, 1);
+        rc.scratch = calloc(g->cluster_count, sizeof(uint32_t));
+        bm = malloc(bytes);
+        if (!rc.mark || !rc.scratch || !bm) {
+                r = -ENOMEM;
+                goto out;
+        }
+        walk_dir(&rc, g->root_cluster, 0, false, 0);
+        r = rc.error;
+        if (r < 0)
+                goto out;
+        r = bitmap_entry(fd, g, &first, &len);
+        if (r < 0)
+                goto out;
+        r = img_pread(fd, bm, bytes, img_cluster_offset(g, first));
+        if (r < 0)
+                goto out;
+        for (uint32_t i = 0; i < g->cluster_count; i++) {
+                bool used = (bm[i / 8] >> (i % 8)) & 1;
+                if (used && !rc.mark[i])
+                        (*leaked)++;
+                else if (!used && rc.mark[i])
+                        (*unmarked)++;
+        }
+out:
+        free(rc.mark);
+        free(rc.scratch);
+        free(bm);
+        return r;
+}
+
 void img_decode_time(uint32_t dos, uint8_t ten_ms, uint8_t utc_off, int64_t *sec, long *nsec) {
         struct tm tm = {
                 .tm_year = (int) ((dos >> 25) & 0x7F) + 80,

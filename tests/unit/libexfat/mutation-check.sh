@@ -77,4 +77,5 @@ run_one name.c '/^uint16_t name_hash/,/^}/s/uint16_t c = upcase(vol, name\[i\]);
 run_one name.c '/^uint32_t name_key/,/^}/s/uint16_t c = upcase(vol, name\[i\]);/uint16_t c = name[i];/' name
 run_one ops.c 's/if (n->nopen == 0 && n->busy == 0)/if (1)/' file
 run_one name.c '/^uint32_t name_key/,/^}/s/return h;/return 7;/' stress
+run_one bitmap.c 's/bitmap_set_range(vol, vol->pending\[i\].start, vol->pending\[i\].len, false);/(void) 0;/' file
 exit $((survived > 0))
