@@ -433,11 +433,6 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
         fuse_reply_write(req, (size_t) n);
 }
 
-static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-        /* close() is not a durability point; fsync and unmount are. */
-        fuse_reply_err(req, 0);
-}
-
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
         struct worker_fs *fs = fuse_req_userdata(req);
         _cleanup_(fs_unlockp) struct worker_fs *locked = fs_lock(fs);
@@ -580,8 +575,9 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
                 fuse_reply_buf(req, NULL, 0);
 }
 
-/* getxattr/setxattr/removexattr stay unimplemented: ENOSYS makes the kernel stop asking and
- * answer EOPNOTSUPP itself. */
+/* Left unimplemented on purpose, so that ENOSYS makes the kernel stop asking: flush (close() is
+ * no durability point here, and fuseblk would wait for each FLUSH round trip), and
+ * getxattr/setxattr/removexattr (the kernel then answers EOPNOTSUPP itself). */
 const struct fuse_lowlevel_ops worker_fuse_ops = {
         .init = op_init,
         .destroy = op_destroy,
@@ -601,7 +597,6 @@ const struct fuse_lowlevel_ops worker_fuse_ops = {
         .open = op_open,
         .read = op_read,
         .write = op_write,
-        .flush = op_flush,
         .release = op_release,
         .fsync = op_fsync,
         .opendir = op_opendir,
