@@ -15,6 +15,7 @@ static const struct fx_params wrapped = { .wrap = true };
 static const struct fx_params wrapped_big = { .wrap = true, .size = 160 * MiB };
 static const struct fx_params wrapped_unmounted = { .wrap = true, .no_mount = true };
 static const struct fx_params wrapped_small = { .wrap = true, .size = 8 * MiB };
+static const struct fx_params wrapped_small_unmounted = { .wrap = true, .size = 8 * MiB, .no_mount = true };
 static const struct fx_params wrapped_1g = { .wrap = true, .size = 1024 * MiB };
 
 static void test_write_error_then_recovery(void **state) {
@@ -389,6 +390,135 @@ static void test_probe_does_not_write(void **state) {
         wrapdev_set_fail(&f->wrap, 0, 0, 0);
 }
 
+/* Power cut after every possible number of writes of a small workload: whatever reached the
+ * device must be a consistent volume (fsck clean, no cluster owned by an entry but free in the
+ * bitmap). Clusters marked but owned by nothing are the accepted price of a cut. */
+static void crash_workload(struct fx *f) {
+        uint8_t data[50000];
+        struct exfat_stat st;
+        struct exfat_setattr sa = { .valid = EXFAT_SET_SIZE, .size = 5000 };
+        uint64_t a, b, c, d;
+
+        fill_pattern(data, sizeof(data), 99);
+        (void) exfat_create(f->vol, EXFAT_ROOT_INO, "a", 0, &st);
+        a = st.ino;
+        (void) exfat_open(f->vol, a);
+        (void) exfat_write(f->vol, a, data, 10000, 0);
+        (void) exfat_fsync(f->vol, a, false);
+        (void) exfat_mkdir(f->vol, EXFAT_ROOT_INO, "d", &st);
+        d = st.ino;
+        (void) exfat_create(f->vol, d, "b", 0, &st);
+        b = st.ino;
+        (void) exfat_open(f->vol, b);
+        (void) exfat_write(f->vol, b, data, sizeof(data), 0);
+        (void) exfat_fsync(f->vol, b, false);
+        (void) exfat_rename(f->vol, EXFAT_ROOT_INO, "a", d, "a2", 0);
+        (void) exfat_setattr(f->vol, b, &sa, &st);
+        (void) exfat_fsync(f->vol, d, false);
+        (void) exfat_create(f->vol, EXFAT_ROOT_INO, "c", 0, &st);
+        c = st.ino;
+        (void) exfat_open(f->vol, c);
+        (void) exfat_write(f->vol, c, data, sizeof(data), 0);
+        (void) exfat_write(f->vol, a, data, sizeof(data), 10000);
+        exfat_release(f->vol, a);
+        (void) exfat_unlink(f->vol, d, "a2");
+        (void) exfat_set_label(f->vol, "CRASHED");
+        /* the directory outgrows its first cluster */
+        for (int i = 0; i < 50; i++) {
+                char name[16];
+                snprintf(name, sizeof(name), "many%02d", i);
+                if (exfat_create(f->vol, d, name, 0, &st) == 0)
+                        exfat_forget(f->vol, st.ino, 1);
+        }
+        (void) exfat_rmdir(f->vol, EXFAT_ROOT_INO, "d");
+        (void) exfat_sync(f->vol);
+        exfat_release(f->vol, b);
+        exfat_release(f->vol, c);
+}
+
+static void test_power_cut(void **state) {
+        struct fx *f = *state;
+        const size_t img_size = 8u << 20;
+        uint8_t *pristine = malloc(img_size);
+        unsigned long total;
+        int bad = 0;
+
+        assert_non_null(pristine);
+        /* free clusters hold junk: a new directory cluster that is not cleared shows it */
+        {
+                uint8_t junk[4096];
+                memset(junk, 0xA5, sizeof(junk));
+                for (uint32_t c = 2; c < f->g.cluster_count + 2; c++) {
+                        bool used;
+                        assert_int_equal(img_bitmap_get(f->fd, &f->g, c, &used), 0);
+                        if (!used)
+                                assert_int_equal(img_pwrite(f->fd, junk, sizeof(junk), img_cluster_offset(&f->g, c)), 0);
+                }
+        }
+        assert_int_equal(img_pread(f->fd, pristine, img_size, 0), 0);
+        /* a dry run counts the writes */
+        fx_mount(f, false);
+        f->wrap.writes_seen = 0;
+        wrapdev_record(&f->wrap, true);
+        crash_workload(f);
+        assert_int_equal(exfat_unmount(f->vol), 0);
+        f->vol = NULL;
+        wrapdev_record(&f->wrap, false);
+        total = f->wrap.writes_seen;
+        if (getenv("EXFAT_TEST_VERBOSE")) {
+                unsigned long k = 0;
+                for (size_t i = 0; i < f->wrap.n_log; i++)
+                        if (f->wrap.log[i].op == WRAPDEV_WRITE)
+                                fprintf(stderr, "# write %lu: offset 0x%llx, %zu bytes\n", k++,
+                                        (unsigned long long) f->wrap.log[i].offset, f->wrap.log[i].len);
+                        else
+                                fprintf(stderr, "# flush\n");
+        }
+        fprintf(stderr, "# workload: %lu device writes\n", total);
+        assert_true(total > 5);
+        for (unsigned long cut = 0; cut <= total; cut++) {
+                struct exfat_volume *vol = NULL;
+                uint32_t leaked, unmarked;
+                int r;
+
+                assert_int_equal(img_pwrite(f->fd, pristine, img_size, 0), 0);
+                assert_int_equal(exfat_mount(f->dev, &f->opts, &vol), 0);
+                f->vol = vol;
+                pthread_mutex_lock(&f->wrap.lock);
+                f->wrap.writes_before_cut = (long) cut;
+                pthread_mutex_unlock(&f->wrap.lock);
+                crash_workload(f);
+                (void) exfat_unmount(f->vol);
+                f->vol = NULL;
+                pthread_mutex_lock(&f->wrap.lock);
+                f->wrap.writes_before_cut = -1;
+                pthread_mutex_unlock(&f->wrap.lock);
+                r = img_fsck(f->path);
+                if (r != 0) {
+                        fprintf(stderr, "power cut after %lu of %lu writes: fsck.exfat -n exited %d\n", cut, total, r);
+                        if (bad++ == 0) {
+                                const char *argv[] = { "fsck.exfat", "-n", f->path, NULL };
+                                setenv("EXFAT_TEST_VERBOSE", "1", 1);
+                                img_run(argv);
+                                unsetenv("EXFAT_TEST_VERBOSE");
+                        }
+                        continue;
+                }
+                fx_reload_geom(f);
+                r = img_account(f->fd, &f->g, &leaked, &unmarked);
+                if (r < 0 || unmarked) {
+                        fprintf(stderr, "power cut after %lu of %lu writes: %u clusters owned but free (%d)\n", cut,
+                                total, unmarked, r);
+                        bad++;
+                }
+        }
+        free(pristine);
+        if (bad)
+                fail_msg("%d of %lu power-cut points left an inconsistent volume", bad, total + 1);
+        /* the last image is the complete run: it must mount and unmount cleanly */
+        fx_mount(f, false);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 FX_TEST("write_error_then_recovery", test_write_error_then_recovery, &wrapped),
@@ -400,6 +530,7 @@ int main(void) {
                 FX_TEST("write_order_fragmented", test_write_order_fragmented, &wrapped_small),
                 FX_TEST("large_sequential_io", test_large_sequential_io, &wrapped_big),
                 FX_TEST("metadata_writes_small", test_metadata_writes_small, &wrapped_1g),
+                FX_TEST("power_cut", test_power_cut, &wrapped_small_unmounted),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/device", tests, NULL, NULL);

@@ -35,6 +35,14 @@ static int wd_write(void *ctx, const void *buf, size_t len, uint64_t offset) {
         int err;
 
         pthread_mutex_lock(&w->lock);
+        w->writes_seen++;
+        if (w->writes_before_cut >= 0) {
+                if (w->writes_before_cut == 0) {
+                        pthread_mutex_unlock(&w->lock);
+                        return 0; /* lost with the power */
+                }
+                w->writes_before_cut--;
+        }
         err = w->fail_write;
         if (!err && w->writes_before_failure >= 0) {
                 if (w->writes_before_failure == 0)
@@ -77,6 +85,7 @@ void wrapdev_init(struct wrapdev *w, const struct exfat_device *lower) {
                 .dev = { .ops = &wrapdev_ops, .ctx = w, .size = lower->size },
                 .lower = lower,
                 .writes_before_failure = -1,
+                .writes_before_cut = -1,
         };
         pthread_mutex_init(&w->lock, NULL);
 }

@@ -31,6 +31,10 @@ struct wrapdev {
         /* fail writes only after this many more succeeded (-1 = not armed) */
         long writes_before_failure;
         unsigned long failed_writes;
+        /* power cut: after this many more writes, writes report success but change nothing
+         * (-1 = not armed); counts every write seen */
+        long writes_before_cut;
+        unsigned long writes_seen;
         /* recording */
         bool recording;
         struct wrapdev_rec *log;
