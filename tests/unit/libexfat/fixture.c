@@ -164,10 +164,7 @@ void fx_unmount_check(struct fx *f) {
         assert_int_equal(r, 0);
         r = img_fsck(f->path);
         if (r != 0) {
-                const char *argv[] = { "fsck.exfat", "-n", f->path, NULL };
-                setenv("EXFAT_TEST_VERBOSE", "1", 1);
-                img_run(argv); /* once more, with its output in the test log */
-                unsetenv("EXFAT_TEST_VERBOSE");
+                img_fsck_show(f->path); /* once more, with its output in the test log */
                 fail_msg("fsck.exfat -n exited %d after unmount", r);
         }
         assert_int_equal(img_volume_flags(f->fd, &flags), 0);

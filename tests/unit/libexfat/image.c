@@ -43,10 +43,9 @@ bool img_tool_available(const char *name) {
         return tool_path(name, p, sizeof(p)) == 0;
 }
 
-int img_run(const char *const *argv) {
+static int run(const char *const *argv, bool verbose) {
         char path[256];
         posix_spawn_file_actions_t fa;
-        bool verbose = getenv("EXFAT_TEST_VERBOSE") != NULL;
         pid_t pid;
         int r, status;
 
@@ -110,9 +109,18 @@ int img_run_capture(const char *const *argv, char *out, size_t size) {
         return WIFEXITED(status) ? WEXITSTATUS(status) : -ECHILD;
 }
 
+int img_run(const char *const *argv) {
+        return run(argv, getenv("EXFAT_TEST_VERBOSE") != NULL);
+}
+
 int img_fsck(const char *path) {
         const char *argv[] = { "fsck.exfat", "-n", path, NULL };
         return img_run(argv);
+}
+
+int img_fsck_show(const char *path) {
+        const char *argv[] = { "fsck.exfat", "-n", path, NULL };
+        return run(argv, true);
 }
 
 int img_mkfs(const char *path, uint64_t size, const char *const *extra) {

@@ -52,6 +52,8 @@ int img_run(const char *const *argv);
 int img_run_capture(const char *const *argv, char *out, size_t size);
 /* fsck.exfat -n path; returns its exit status (0 = clean). */
 int img_fsck(const char *path);
+/* The same with fsck's output on stdout/stderr (for a failure's diagnosis). */
+int img_fsck_show(const char *path);
 /* Creates a sparse file of size bytes and formats it: mkfs.exfat <extra args...> path. */
 int img_mkfs(const char *path, uint64_t size, const char *const *extra);
 bool img_tool_available(const char *name);
