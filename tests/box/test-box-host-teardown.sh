@@ -119,7 +119,7 @@ token=$RANDOM$RANDOM
 setsid env --default-signal=INT "$run" "${build_args[@]}" bash -c "$leaver" leaver wait "$token" >"$work/out2" 2>"$work/err2" &
 pid=$!
 for _ in $(seq 150); do
-        grep -q '^ready$' "$work/out2" && break
+        grep -q '^ready$' "$work/out2" 2>/dev/null && break
         sleep 0.1
 done
 grep -q '^ready$' "$work/out2" || fail "interrupt case: COMMAND never got ready: $(cat "$work/err2")"
@@ -140,7 +140,7 @@ start_waiting() {
         "$run" "${build_args[@]}" bash -c "$leaver" leaver wait "$2" >"$work/out$1" 2>"$work/err$1" &
         pid=$!
         for _ in $(seq 150); do
-                grep -q '^ready$' "$work/out$1" && break
+                grep -q '^ready$' "$work/out$1" 2>/dev/null && break
                 sleep 0.1
         done
         grep -q '^ready$' "$work/out$1" || fail "case $1: COMMAND never got ready: $(cat "$work/err$1")"
