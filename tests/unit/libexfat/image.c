@@ -79,7 +79,7 @@ int img_run_capture(const char *const *argv, char *out, size_t size) {
         tool_path(argv[0], path, sizeof(path));
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
         r = posix_spawnp(&pid, path, &fa, NULL, (char *const *) argv, environ);
         posix_spawn_file_actions_destroy(&fa);
         close(pipefd[1]);

@@ -48,7 +48,7 @@ struct img_entry {
 /* Runs an exfatprogs tool (looked up in /usr/sbin, /sbin, then PATH) with the NULL-terminated
  * argv (argv[0] is the tool name). Returns its exit status, or -errno if it could not run. */
 int img_run(const char *const *argv);
-/* Same, with the tool's stdout in out (NUL-terminated, truncated to size - 1). */
+/* Same, with the tool's stdout and stderr in out (NUL-terminated, truncated to size - 1). */
 int img_run_capture(const char *const *argv, char *out, size_t size);
 /* fsck.exfat -n path; returns its exit status (0 = clean). */
 int img_fsck(const char *path);

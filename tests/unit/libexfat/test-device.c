@@ -476,11 +476,60 @@ static void reuse_workload(struct fx *f) {
         (void) exfat_sync(f->vol);
 }
 
+/* A contiguous file blocked by a neighbour grows: NoFatChain becomes a FAT chain. The FAT links
+ * must be on the device before an entry that drops NoFatChain. */
+static void conversion_workload(struct fx *f) {
+        uint8_t data[30000];
+        struct exfat_stat st;
+        uint64_t a, b;
+
+        fill_pattern(data, sizeof(data), 97);
+        (void) exfat_create(f->vol, EXFAT_ROOT_INO, "a", 0, &st);
+        a = st.ino;
+        (void) exfat_open(f->vol, a);
+        (void) exfat_write(f->vol, a, data, sizeof(data), 0);
+        (void) exfat_fsync(f->vol, a, false);
+        (void) exfat_create(f->vol, EXFAT_ROOT_INO, "b", 0, &st);
+        b = st.ino;
+        (void) exfat_open(f->vol, b);
+        (void) exfat_write(f->vol, b, data, 5000, 0);
+        (void) exfat_fsync(f->vol, b, false);
+        for (int i = 1; i < 4; i++) {
+                (void) exfat_write(f->vol, a, data, sizeof(data), (uint64_t) i * sizeof(data));
+                (void) exfat_write(f->vol, b, data, 5000, (uint64_t) i * 5000);
+                (void) exfat_fsync(f->vol, a, false);
+        }
+        exfat_release(f->vol, a);
+        exfat_release(f->vol, b);
+        (void) exfat_sync(f->vol);
+}
+
+/* A file grows in two steps that no order makes atomic: the FAT link from its old last cluster,
+ * then the entry with the new length. Cut in between, fsck finds a chain longer than the file and
+ * truncates it; no data is lost. That and only that is accepted. */
+static bool fsck_only_long_chains(const char *path) {
+        const char *argv[] = { "fsck.exfat", "-n", path, NULL };
+        char *out = malloc(65536), *line, *save = NULL;
+        bool only = true;
+        int errors = 0;
+
+        assert_non_null(out);
+        (void) img_run_capture(argv, out, 65536);
+        for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+                if (strstr(line, "ERROR")) {
+                        errors++;
+                        if (!strstr(line, "more clusters are allocated"))
+                                only = false;
+                }
+        free(out);
+        return only && errors > 0;
+}
+
 static void power_cut(struct fx *f, void (*workload)(struct fx *f)) {
         const size_t img_size = 8u << 20;
         uint8_t *pristine = malloc(img_size);
         unsigned long total;
-        int bad = 0;
+        int bad = 0, long_chain_points = 0;
 
         assert_non_null(pristine);
         /* free clusters hold junk: a new directory cluster that is not cleared shows it */
@@ -534,12 +583,14 @@ static void power_cut(struct fx *f, void (*workload)(struct fx *f)) {
                 f->wrap.writes_before_cut = -1;
                 pthread_mutex_unlock(&f->wrap.lock);
                 r = img_fsck(f->path);
-                if (r != 0) {
+                if (r != 0 && !fsck_only_long_chains(f->path)) {
                         fprintf(stderr, "power cut after %lu of %lu writes: fsck.exfat -n exited %d\n", cut, total, r);
                         if (bad++ == 0)
                                 img_fsck_show(f->path);
                         continue;
                 }
+                if (r != 0)
+                        long_chain_points++;
                 fx_reload_geom(f);
                 r = img_account(f->fd, &f->g, &leaked, &unmarked);
                 if (r < 0 || unmarked) {
@@ -549,6 +600,7 @@ static void power_cut(struct fx *f, void (*workload)(struct fx *f)) {
                 }
         }
         free(pristine);
+        fprintf(stderr, "# %d cut points left a FAT chain longer than its file (repairable)\n", long_chain_points);
         if (bad)
                 fail_msg("%d of %lu power-cut points left an inconsistent volume", bad, total + 1);
         /* the last image is the complete run: it must mount and unmount cleanly */
@@ -561,6 +613,10 @@ static void test_power_cut(void **state) {
 
 static void test_power_cut_cluster_reuse(void **state) {
         power_cut(*state, reuse_workload);
+}
+
+static void test_power_cut_chain_conversion(void **state) {
+        power_cut(*state, conversion_workload);
 }
 
 int main(void) {
@@ -576,6 +632,7 @@ int main(void) {
                 FX_TEST("metadata_writes_small", test_metadata_writes_small, &wrapped_1g),
                 FX_TEST("power_cut", test_power_cut, &wrapped_small_unmounted),
                 FX_TEST("power_cut_cluster_reuse", test_power_cut_cluster_reuse, &wrapped_small_unmounted),
+                FX_TEST("power_cut_chain_conversion", test_power_cut_chain_conversion, &wrapped_small_unmounted),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/device", tests, NULL, NULL);
