@@ -478,17 +478,31 @@ static void reuse_workload(struct fx *f) {
 
 /* A contiguous file blocked by a neighbour grows: NoFatChain becomes a FAT chain. The FAT links
  * must be on the device before an entry that drops NoFatChain. */
+/* What fsync promised: after `writes` device writes, "a" holds at least `len` bytes. */
+static struct { unsigned long writes; uint64_t len; } promises[8];
+static int n_promises;
+
+static void promise(struct fx *f, int r, uint64_t len) {
+        if (r == 0 && n_promises < 8) {
+                promises[n_promises].writes = f->wrap.writes_seen;
+                promises[n_promises].len = len;
+                n_promises++;
+        }
+}
+
 static void conversion_workload(struct fx *f) {
         uint8_t data[30000];
         struct exfat_stat st;
         uint64_t a, b;
+
+        n_promises = 0;
 
         fill_pattern(data, sizeof(data), 97);
         (void) exfat_create(f->vol, EXFAT_ROOT_INO, "a", 0, &st);
         a = st.ino;
         (void) exfat_open(f->vol, a);
         (void) exfat_write(f->vol, a, data, sizeof(data), 0);
-        (void) exfat_fsync(f->vol, a, false);
+        promise(f, exfat_fsync(f->vol, a, false), sizeof(data));
         (void) exfat_create(f->vol, EXFAT_ROOT_INO, "b", 0, &st);
         b = st.ino;
         (void) exfat_open(f->vol, b);
@@ -497,7 +511,7 @@ static void conversion_workload(struct fx *f) {
         for (int i = 1; i < 4; i++) {
                 (void) exfat_write(f->vol, a, data, sizeof(data), (uint64_t) i * sizeof(data));
                 (void) exfat_write(f->vol, b, data, 5000, (uint64_t) i * 5000);
-                (void) exfat_fsync(f->vol, a, false);
+                promise(f, exfat_fsync(f->vol, a, false), (uint64_t) (i + 1) * sizeof(data));
         }
         exfat_release(f->vol, a);
         exfat_release(f->vol, b);
@@ -523,6 +537,32 @@ static bool fsck_only_long_chains(const char *path) {
                 }
         free(out);
         return only && errors > 0;
+}
+
+/* The dry run's promises hold at a cut after at least as many writes (same workload, same
+ * write sequence). */
+static bool check_promises(struct fx *f, unsigned long cut) {
+        uint8_t data[30000], *buf;
+        uint64_t want = 0;
+        struct img_entry e;
+        bool ok = true;
+
+        for (int i = 0; i < n_promises; i++)
+                if (promises[i].writes <= cut && promises[i].len > want)
+                        want = promises[i].len;
+        if (want == 0)
+                return true;
+        if (img_find(f->fd, &f->g, "a", &e) < 0 || e.size < want || e.valid_size < want)
+                return false;
+        buf = malloc(e.size);
+        assert_non_null(buf);
+        fill_pattern(data, sizeof(data), 97);
+        if (img_read_file(f->fd, &f->g, &e, buf) < 0)
+                ok = false;
+        for (uint64_t off = 0; ok && off < want; off += sizeof(data))
+                ok = memcmp(buf + off, data, sizeof(data)) == 0;
+        free(buf);
+        return ok;
 }
 
 static void power_cut(struct fx *f, void (*workload)(struct fx *f)) {
@@ -575,6 +615,7 @@ static void power_cut(struct fx *f, void (*workload)(struct fx *f)) {
                 f->vol = vol;
                 pthread_mutex_lock(&f->wrap.lock);
                 f->wrap.writes_before_cut = (long) cut;
+                f->wrap.writes_seen = 0;
                 pthread_mutex_unlock(&f->wrap.lock);
                 workload(f);
                 (void) exfat_unmount(f->vol);
@@ -592,6 +633,10 @@ static void power_cut(struct fx *f, void (*workload)(struct fx *f)) {
                 if (r != 0)
                         long_chain_points++;
                 fx_reload_geom(f);
+                if (workload == conversion_workload && !check_promises(f, cut)) {
+                        fprintf(stderr, "power cut after %lu of %lu writes: fsynced data of \"a\" lost\n", cut, total);
+                        bad++;
+                }
                 r = img_account(f->fd, &f->g, &leaked, &unmarked);
                 if (r < 0 || unmarked) {
                         fprintf(stderr, "power cut after %lu of %lu writes: %u clusters owned but free (%d)\n", cut,
