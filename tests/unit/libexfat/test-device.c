@@ -478,6 +478,39 @@ static void reuse_workload(struct fx *f) {
 
 /* A contiguous file blocked by a neighbour grows: NoFatChain becomes a FAT chain. The FAT links
  * must be on the device before an entry that drops NoFatChain. */
+/* Directory-heavy: new directories (their clusters must be cleared before an entry points at
+ * them), moves between parents, growth and removal. */
+static void namespace_workload(struct fx *f) {
+        struct exfat_stat st;
+        uint64_t d[5];
+        char name[16];
+
+        for (int i = 0; i < 5; i++) {
+                snprintf(name, sizeof(name), "dir%d", i);
+                d[i] = 0;
+                if (exfat_mkdir(f->vol, i ? d[i - 1] : EXFAT_ROOT_INO, name, &st) == 0)
+                        d[i] = st.ino;
+        }
+        (void) exfat_sync(f->vol);
+        for (int i = 0; i < 60; i++) {
+                snprintf(name, sizeof(name), "f%02d", i);
+                if (d[1] && exfat_create(f->vol, d[1], name, 0, &st) == 0)
+                        exfat_forget(f->vol, st.ino, 1);
+        }
+        if (d[0] && d[4])
+                (void) exfat_rename(f->vol, d[3], "dir4", EXFAT_ROOT_INO, "moved4", 0);
+        (void) exfat_fsync(f->vol, EXFAT_ROOT_INO, false);
+        for (int i = 0; i < 60; i += 2) {
+                snprintf(name, sizeof(name), "f%02d", i);
+                if (d[1])
+                        (void) exfat_unlink(f->vol, d[1], name);
+        }
+        if (d[2])
+                (void) exfat_rmdir(f->vol, d[2], "dir3");
+        (void) exfat_rename(f->vol, EXFAT_ROOT_INO, "moved4", d[1] ? d[1] : EXFAT_ROOT_INO, "back", 0);
+        (void) exfat_sync(f->vol);
+}
+
 /* What fsync promised: after `writes` device writes, "a" holds at least `len` bytes. */
 static struct { unsigned long writes; uint64_t len; } promises[8];
 static int n_promises;
@@ -664,6 +697,10 @@ static void test_power_cut_chain_conversion(void **state) {
         power_cut(*state, conversion_workload);
 }
 
+static void test_power_cut_namespace(void **state) {
+        power_cut(*state, namespace_workload);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 FX_TEST("write_error_then_recovery", test_write_error_then_recovery, &wrapped),
@@ -678,6 +715,7 @@ int main(void) {
                 FX_TEST("power_cut", test_power_cut, &wrapped_small_unmounted),
                 FX_TEST("power_cut_cluster_reuse", test_power_cut_cluster_reuse, &wrapped_small_unmounted),
                 FX_TEST("power_cut_chain_conversion", test_power_cut_chain_conversion, &wrapped_small_unmounted),
+                FX_TEST("power_cut_namespace", test_power_cut_namespace, &wrapped_small_unmounted),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/device", tests, NULL, NULL);
