@@ -68,7 +68,8 @@ static int do_create(struct exfat_volume *vol, uint64_t parent, const char *name
                 pthread_mutex_lock(&vol->mlock);
                 r = chain_grow(vol, n, 1);
                 if (r >= 0) {
-                        r = cache_zero(vol, BLOCK_DIR, cluster_offset(vol, n->first_cluster), vol->cluster_size);
+                        /* Zeroed on the device before anything on disk can point at it. */
+                        r = dev_zero(vol, cluster_offset(vol, n->first_cluster), vol->cluster_size);
                         if (r < 0)
                                 (void) chain_shrink(vol, n, 0);
                 }

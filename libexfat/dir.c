@@ -352,7 +352,10 @@ struct dir_rec *dir_rec_by_slot(struct exfat_volume *vol, struct exfat_node *dir
         return NULL;
 }
 
-static bool find_free(struct dir_index *d, unsigned n, uint32_t *slot) {
+/* First free run of n slots from the hint. A set that fits in one cache block is never split over
+ * two (a power cut between the two block writes would leave half a set): inside the directory such
+ * runs are skipped, at its end the set moves to the next block start (the caller pads the gap). */
+static bool find_free(struct dir_index *d, unsigned n, uint32_t per_block, uint32_t *slot) {
         uint32_t i = d->free_hint, first_free = UINT32_MAX;
 
         while (i + n <= d->nslots) {
@@ -365,24 +368,59 @@ static bool find_free(struct dir_index *d, unsigned n, uint32_t *slot) {
                         i++;
                         continue;
                 }
-                if (first_free == UINT32_MAX)
-                        first_free = i;
+                if (first_free == UINT32_MAX) {
+                        /* The hint only stops at runs a set could use: the smallest set is three
+                         * slots within one block. Shorter leftovers would make every search crawl. */
+                        uint32_t be = (i / per_block + 1) * per_block, k = i;
+                        while (k < be && k < i + 3 && k < d->nslots && slot_free(d, k))
+                                k++;
+                        if (k - i >= 3 || i >= d->end)
+                                first_free = i;
+                }
                 for (j = i; j < i + n && slot_free(d, j); j++)
                         ;
-                if (j == i + n) {
-                        *slot = i;
-                        d->free_hint = first_free == i ? i + n : first_free;
-                        return true;
+                if (j < i + n) {
+                        i = j + 1;
+                        continue;
                 }
-                i = j + 1;
+                if (n <= per_block && i / per_block != (i + n - 1) / per_block) {
+                        if (i < d->end) {
+                                i++;
+                                continue;
+                        }
+                        i = (i / per_block + 1) * per_block; /* everything past the end is free */
+                        if (i + n > d->nslots)
+                                break;
+                }
+                *slot = i;
+                d->free_hint = first_free == i ? i + n : first_free;
+                return true;
         }
         if (first_free != UINT32_MAX)
                 d->free_hint = first_free;
         return false;
 }
 
+/* Deleted-entry padding: slots before a new set at the end must not stay end-of-directory
+ * markers, or the set would be invisible. */
+static int pad_slots(struct exfat_volume *vol, struct exfat_node *dir, uint32_t from, uint32_t to) {
+        struct exfat_entry_generic pad[ENTRY_SET_MAX] = { { 0 } };
+
+        for (uint32_t i = 0; i < ENTRY_SET_MAX; i++)
+                pad[i].type = ENTRY_FILE & (uint8_t) ~ENTRY_IN_USE;
+        while (from < to) {
+                uint32_t k = to - from < ENTRY_SET_MAX ? to - from : ENTRY_SET_MAX;
+                int r = dir_write_slots(vol, dir, from, pad, k);
+                if (r < 0)
+                        return r;
+                from += k;
+        }
+        return 0;
+}
+
 /* Finds n consecutive free slots, growing the directory by a cluster when needed. */
 int dir_alloc_slots(struct exfat_volume *vol, struct exfat_node *dir, unsigned n, uint32_t *slot) {
+        uint32_t per_block = (vol->cluster_size < 4096 ? vol->cluster_size : 4096) / ENTRY_SIZE;
         struct dir_index *d;
         int r;
 
@@ -392,11 +430,13 @@ int dir_alloc_slots(struct exfat_volume *vol, struct exfat_node *dir, unsigned n
         d = dir->dir;
         for (;;) {
                 uint32_t newslots;
-                if (find_free(d, n, slot)) {
-                        /* An end-of-directory entry ends the directory: never leave a gap of them
-                         * before a new set. */
-                        if (*slot > d->end)
-                                *slot = d->end;
+                if (find_free(d, n, per_block, slot)) {
+                        if (*slot > d->end) {
+                                r = pad_slots(vol, dir, d->end, *slot);
+                                if (r < 0)
+                                        return r;
+                                d->end = *slot;
+                        }
                         for (uint32_t s = *slot; s < *slot + n; s++)
                                 slot_mark(d, s, false);
                         if (*slot + n > d->end)
@@ -408,8 +448,9 @@ int dir_alloc_slots(struct exfat_volume *vol, struct exfat_node *dir, unsigned n
                 pthread_mutex_lock(&vol->mlock);
                 r = chain_grow(vol, dir, 1);
                 if (r >= 0) {
+                        /* Zeroed on the device before anything on disk can point at it. */
                         const struct extent *e = &dir->ext[dir->n_ext - 1];
-                        r = cache_zero(vol, BLOCK_DIR, cluster_offset(vol, e->pcl + e->len - 1), vol->cluster_size);
+                        r = dev_zero(vol, cluster_offset(vol, e->pcl + e->len - 1), vol->cluster_size);
                         if (r < 0)
                                 (void) chain_shrink(vol, dir, dir->nclusters - 1);
                 }

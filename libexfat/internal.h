@@ -168,7 +168,7 @@ struct exfat_volume {
         struct dir_index *ilru_head, *ilru_tail;
         size_t mem, budget;
 
-        int first_error;
+        uint64_t last_writeback; /* CLOCK_MONOTONIC ns, under vol->lock */
 };
 
 /* log.c */

@@ -247,14 +247,44 @@ int vol_sync_locked(struct exfat_volume *vol) {
         return r < 0 ? r : dev_flush(vol);
 }
 
+#define WRITEBACK_INTERVAL_NS (5ull * 1000000000)
+#define PENDING_FREE_MAX 65536
+
+static uint64_t monotonic_ns(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000000 + (uint64_t) ts.tv_nsec;
+}
+
+/* Called at the end of every modifying call, vol->lock held. With the sync option everything goes
+ * to the device now. Otherwise metadata is written back at most every few seconds while the volume
+ * is being changed (a drive pulled without unmounting loses little), and whenever the list of
+ * deferred frees grows long. */
 int vol_after_change(struct exfat_volume *vol) {
-        return vol->opts.sync ? vol_sync_locked(vol) : 0;
+        uint64_t now;
+        size_t npending;
+        int r;
+
+        if (vol->opts.sync)
+                return vol_sync_locked(vol);
+        now = monotonic_ns();
+        if (vol->last_writeback == 0)
+                vol->last_writeback = now;
+        pthread_mutex_lock(&vol->mlock);
+        npending = vol->npending;
+        pthread_mutex_unlock(&vol->mlock);
+        if (now - vol->last_writeback < WRITEBACK_INTERVAL_NS && npending < PENDING_FREE_MAX)
+                return 0;
+        r = vol_writeback_locked(vol);
+        vol->last_writeback = now;
+        return r;
 }
 
 int exfat_sync(struct exfat_volume *vol) {
         int r;
         pthread_mutex_lock(&vol->lock);
         r = vol_writeback_locked(vol);
+        vol->last_writeback = monotonic_ns();
         pthread_mutex_unlock(&vol->lock);
         /* The device flush can take long: the namespace stays usable meanwhile. */
         return r < 0 ? r : dev_flush(vol);
@@ -267,7 +297,16 @@ int exfat_unmount(struct exfat_volume *vol) {
                 return -EINVAL;
         if (!vol->read_only) {
                 pthread_mutex_lock(&vol->lock);
-                r = vol_sync_locked(vol);
+                /* Files unlinked while open die with the mount: their clusters go back now. */
+                for (size_t b = 0; b < vol->nnode_buckets; b++)
+                        for (struct exfat_node *n = vol->nodes[b]; n; n = n->hnext)
+                                if (n->unlinked && (n->nclusters || n->size)) {
+                                        int q = node_release_clusters(vol, n);
+                                        if (q < 0 && r >= 0)
+                                                r = q;
+                                }
+                if (r >= 0)
+                        r = vol_sync_locked(vol);
                 if (r >= 0 && !vol->was_dirty) {
                         pthread_mutex_lock(&vol->mlock);
                         r = boot_write_flags(vol, vol->volume_flags & ~VOLUME_FLAG_DIRTY, percent_in_use(vol));
