@@ -487,6 +487,18 @@ static void test_stale_and_bogus_requests(void **state) {
                 }
         }
 
+        /* a directory replaced by rename is gone as well, for whoever still holds it */
+        {
+                uint64_t old_e = fx_mkdir(f, EXFAT_ROOT_INO, "e");
+                fx_mkdir(f, EXFAT_ROOT_INO, "src");
+                assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "src", EXFAT_ROOT_INO, "e", 0), 0);
+                r = exfat_create(f->vol, old_e, "x", 0, &st);
+                if (r != -ENOENT)
+                        fail_msg("create in a directory replaced by rename returned %d, expected -ENOENT", r);
+                fx_create(f, fx_walk(f, "e"), "in-new-e", "n", 1);
+                exfat_forget(f->vol, old_e, 1);
+        }
+
         /* a file looked up, forgotten, then unlinked: its old number is dead */
         file = fx_walk(f, "a");
         exfat_forget(f->vol, file, 1);
@@ -495,6 +507,7 @@ static void test_stale_and_bogus_requests(void **state) {
         (void) exfat_getattr(f->vol, file, &st);
         fx_remount(f);
         assert_int_equal(exfat_lookup(f->vol, EXFAT_ROOT_INO, "gone", &st), -ENOENT);
+        fx_expect_content(f, "e/in-new-e", "n", 1);
 }
 
 /* A vendor allocation entry (0xE1) owns clusters: they move with the file on rename and are freed
