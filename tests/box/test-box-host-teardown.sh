@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# The harness seen from the HOST (test-box-host-*.sh run outside any box): a COMMAND that leaves a
-# loop device, a FUSE mount (exfat-fuse) and a background process behind still leaves nothing on the
+# The harness seen from the HOST (test-box-host-*.sh run outside any box): a COMMAND that leaves loop
+# devices, FUSE mounts (exfat-fuse; one server alone in a mount namespace of its own, which hangs at
+# exit unless its connection is aborted) and a background process behind still leaves nothing on the
 # host once tests/box/run returns — after a normal exit (whose status run must pass on), after Ctrl-C
 # (SIGINT to run's process group), after run itself is SIGKILLed, and after run and its supervisor
 # are both SIGKILLed (then the next run sweeps). Only things carrying this test's
@@ -42,6 +43,14 @@ dev=$(losetup -f --show "$img")
 mkdir -p "/tmp/mnt-$token"
 mount.exfat-fuse "$dev" "/tmp/mnt-$token" >/dev/null 2>&1
 findmnt -n "/tmp/mnt-$token" >/dev/null
+# A FUSE server alone in a mount namespace of its own, holding its mount there: killed without its
+# connection aborted first, it hangs at exit waiting for its own answer to DESTROY.
+img2=/var/tmp/lone-$token.img
+truncate -s 16M "$img2"
+mkfs.exfat -L LONE "$img2" >/dev/null
+dev2=$(losetup -f --show "$img2")
+mkdir -p "/tmp/lone-$token"
+unshare --mount --propagation private mount.exfat-fuse "$dev2" "/tmp/lone-$token" >/dev/null 2>&1
 setsid sleep "3600.$token" </dev/null >/dev/null 2>&1 &
 echo "dev=$dev"
 echo "ready"
@@ -62,9 +71,9 @@ leftovers() {
                 *"$token"*) [ "${p#/proc/}" != "$BASHPID" ] && echo "process ${p#/proc/}: $cmd" ;;
                 esac
         done
-        if [ -n "$dev" ] && losetup -n -O BACK-FILE "$dev" 2>/dev/null | grep -q -- "leaver-$token"; then
-                echo "loop device $dev still attached"
-        fi
+        losetup --list --noheadings --output NAME,BACK-FILE 2>/dev/null | grep -- "-$token.img" |
+                sed 's/^/loop device still attached: /'
+
         grep -- "$token" /proc/self/mountinfo | sed 's/^/mount: /'
         [ -e "$marker" ] || echo "host /tmp marker $marker is gone"
 }
@@ -176,7 +185,8 @@ left=$(leftovers "$token" "" | grep '^process')
 [ -z "$left" ] || fail "box processes survived their supervisor: $left"
 "$run" "${build_args[@]}" true 2>"$work/err5" || fail "the run after a killed one failed: $(cat "$work/err5")"
 if wait_gone "$token" "$dev" 5; then
-        ok "run and supervisor SIGKILLed: the box died with them, the next run released loop $dev"
+        ok "run and supervisor SIGKILLed: the box died with them, the next run released loop $dev" \
+                "$(grep -h 'orphaned' "$work/err5" | tr '\n' ' ')"
 else
         fail "after SIGKILL of run and supervisor and another run: $(leftovers "$token" "$dev")"
 fi
