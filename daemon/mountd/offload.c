@@ -28,10 +28,11 @@ static void job_free(void *p) {
 
 static void *thread_main(void *p) {
         struct job *j = p;
-        int result = j->fn(j->arg);
-        ssize_t n = write(j->pipe[1], &result, sizeof(result));
+        int result = j->fn(j->arg), fd = j->pipe[1];
+        /* The moment the result is written the event loop may free j: touch nothing of it after. */
+        ssize_t n = write(fd, &result, sizeof(result));
         (void) n;
-        close(j->pipe[1]);
+        close(fd);
         return NULL;
 }
 
