@@ -167,9 +167,11 @@ fi
                 echo "$BASHPID" >"$d/cgroup.procs" || exit 1
         done
         [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] && export BOX_CGROUP_LAYOUT=unified
-        # Last resort if this supervisor is killed outright: the box dies with it.
+        # UTS and IPC namespaces of its own: the box's systemd sets a hostname at boot and cleans up
+        # the IPC objects of dynamic users. Last resort if this supervisor is killed outright: the box
+        # dies with it.
         exec setpriv --pdeathsig KILL \
-                unshare --pid --fork --kill-child --mount --mount-proc --cgroup --propagation private \
+                unshare --pid --fork --kill-child --mount --mount-proc --cgroup --uts --ipc --propagation private \
                 bash "$BOX_INIT" </dev/null >>"$BOX_DIR/console.log" 2>&1
 ) &
 unshare_pid=$!
