@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Write-back cache of metadata blocks: FAT blocks (4 KiB, aligned to the FAT start) and directory
  * blocks (min(cluster, 4 KiB), aligned to the cluster heap). File data never passes through it.
- * Dirty blocks are written in the safe order by meta_flush(): FAT, bitmap, directories. */
+ * Dirty blocks are written in the safe order by meta_flush(): bitmap, FAT, directories. */
 #include "internal.h"
 
 #define FAT_BLOCK 4096u
@@ -298,10 +298,12 @@ int meta_flush(struct exfat_volume *vol) {
 
         if (vol->read_only)
                 return 0;
-        r = cache_flush_kind(vol, BLOCK_FAT);
+        /* The bitmap first: it only gains bits here (frees are deferred), so a crash right after
+         * it leaks clusters at worst, while every FAT link written next is already covered. */
+        r = bitmap_flush(vol);
         if (r < 0)
                 return r;
-        r = bitmap_flush(vol);
+        r = cache_flush_kind(vol, BLOCK_FAT);
         if (r < 0)
                 return r;
         /* Directory entries only once the clusters they point at are recorded. */
