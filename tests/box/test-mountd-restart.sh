@@ -66,6 +66,21 @@ fsck_clean "$dev2"
 check_eq 0 "$(volume_dirty "$dev2")" "dirty flag of $dev2"
 pass "second restart; $dev2 (mount point with a space) re-adopted and unmounted cleanly"
 
+# A crash: systemd restarts the daemon (Restart=on-failure) with the fd store intact.
+mount_as alice "$dev"
+mp=$MOUNT_POINT
+pid3=$(mountd_pid)
+kill -SEGV "$pid3"
+wait_for 10 sh -c "p=\$(systemctl show -P MainPID exfat-mountd.service); [ -n \"\$p\" ] && [ \"\$p\" != 0 ] && [ \"\$p\" != $pid3 ]" ||
+        fail "the daemon was not restarted after a crash"
+wait_for_bus_name "$MOUNTD_DEST"
+wait_for_log "re-adopted the mount on $mp"
+findmnt --mountpoint "$mp" >/dev/null || fail "$mp lost in the crash"
+unmount_as alice "$mp"
+check_eq 0 "$(volume_dirty "$dev")" "dirty flag after Unmount following a crash"
+fsck_clean "$dev"
+pass "crash (SIGSEGV): restarted by systemd, mount re-adopted, clean Unmount"
+
 # A stop (not a restart) empties systemd's fd store, so the links are gone: the workers see the
 # hang-up, flush and exit; the next daemon finds the dead mount and removes it and its mount point.
 out=$(as_user alice busctl_call "$MOUNTD_DEST" "$MOUNTD_PATH" org.exfat.Mountd1.Manager Mount 'sa{sv}' "$dev" 0) ||
