@@ -150,19 +150,23 @@ static int resolve_device(const char *device, char **ret_path, dev_t *ret_devnum
 }
 
 /* The caller's name for /run/media/$USER, and primary group. */
+static bool user_name_usable(const char *name) {
+        /* It becomes a path component under /run/media. */
+        return *name && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 && strlen(name) <= 64;
+}
+
 static int lookup_user(uid_t uid, char **ret_name, gid_t *ret_gid) {
         struct passwd pw, *result = NULL;
         char buf[4096];
-        int r = getpwuid_r(uid, &pw, buf, sizeof(buf), &result);
-        if (r == 0 && result) {
+
+        if (getpwuid_r(uid, &pw, buf, sizeof(buf), &result) != 0)
+                result = NULL;
+        /* A uid without a passwd entry (a dynamic user, say) still gets a directory and a group. */
+        *ret_gid = result ? pw.pw_gid : (gid_t) uid;
+        if (result && user_name_usable(pw.pw_name))
                 *ret_name = strdup(pw.pw_name);
-                *ret_gid = pw.pw_gid;
-        } else {
-                /* A uid without a passwd entry (a dynamic user, say) still gets a directory. */
-                if (asprintf(ret_name, "%u", (unsigned) uid) < 0)
-                        *ret_name = NULL;
-                *ret_gid = (gid_t) uid;
-        }
+        else if (asprintf(ret_name, "%u", (unsigned) uid) < 0)
+                *ret_name = NULL;
         return *ret_name ? 0 : -ENOMEM;
 }
 
