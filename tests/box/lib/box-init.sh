@@ -82,6 +82,12 @@ if [ -n "${BOX_BUILDDIR:-}" ]; then
 fi
 rmdir /run/box/build 2>/dev/null || true
 
+# Kernel settings are the host's: read-only in the box, as in any container. (Only this view is
+# read-only; the mounts made below stay writable.)
+mount -o remount,bind,ro /sys
+mount --bind /proc/sys /proc/sys
+mount -o remount,bind,ro /proc/sys
+
 # cgroup hierarchies rooted at the box's cgroup (the cgroup namespace made it our root).
 # Same layout as the host's (BOX_CGROUP_LAYOUT): systemd picks its mode from what it finds.
 if [ "${BOX_CGROUP_LAYOUT:-hybrid}" = unified ]; then
