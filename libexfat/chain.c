@@ -156,6 +156,14 @@ static int fat_link_run(struct exfat_volume *vol, uint32_t pcl, uint32_t len, ui
         return 0;
 }
 
+/* The layout fields are read by node_commit() under node->mtx, without the io lock. */
+static void set_layout(struct exfat_node *n, uint32_t first, bool contiguous) {
+        pthread_mutex_lock(&n->mtx);
+        n->first_cluster = first;
+        n->contiguous = contiguous;
+        pthread_mutex_unlock(&n->mtx);
+}
+
 /* Turns a NoFatChain chain into a FAT chain: from now on it is fragmented. */
 static int chain_to_fat(struct exfat_volume *vol, struct exfat_node *n) {
         for (uint32_t i = 0; i < n->n_ext; i++) {
@@ -164,7 +172,7 @@ static int chain_to_fat(struct exfat_volume *vol, struct exfat_node *n) {
                 if (r < 0)
                         return r;
         }
-        n->contiguous = false;
+        set_layout(n, n->first_cluster, false);
         return 0;
 }
 
@@ -199,8 +207,7 @@ int chain_grow(struct exfat_volume *vol, struct exfat_node *n, uint32_t add) {
                                 goto fail;
                         }
                         if (n->nclusters == 0) {
-                                n->first_cluster = start;
-                                n->contiguous = !n->is_root;
+                                set_layout(n, start, !n->is_root);
                         } else if (n->contiguous) {
                                 r = chain_to_fat(vol, n);
                                 if (r < 0)
@@ -255,8 +262,7 @@ fail:
                 }
         }
         if (old == 0) {
-                n->first_cluster = old_first;
-                n->contiguous = old_contig;
+                set_layout(n, old_first, old_contig);
         }
         return r;
 }
@@ -290,8 +296,7 @@ int chain_shrink(struct exfat_volume *vol, struct exfat_node *n, uint32_t keep) 
         }
         n->nclusters = keep;
         if (keep == 0) {
-                n->first_cluster = 0;
-                n->contiguous = false;
+                set_layout(n, 0, false);
         } else if (!n->contiguous) {
                 const struct extent *e = &n->ext[n->n_ext - 1];
                 r = fat_set(vol, e->pcl + e->len - 1, FAT_EOC);
