@@ -184,7 +184,7 @@ static void detach(Mount *m) {
 
 /* The end of every Mount: whatever is left of it goes, then the object itself. */
 static void finish(Mount *m) {
-        bool was_established = m->exported;
+        bool was_recorded = m->recorded;
 
         detach(m);
         if (m->mount_point && m->created_mount_point && rmdir(m->mount_point) < 0 && errno != ENOENT)
@@ -197,7 +197,7 @@ static void finish(Mount *m) {
         reply_ok(m);
         Manager *mgr = m->manager;
         mount_free(m);
-        if (was_established)
+        if (was_recorded)
                 (void) state_save(mgr);
 }
 
@@ -454,6 +454,7 @@ static void on_probed(Mount *m, const struct link_probed *p) {
                 send_shutdown(m);
                 return;
         }
+        (void) state_save(m->manager);
         m->step = STEP_WAIT_READY;
         (void) arm_timer(m, TIMEOUT_READY);
 }

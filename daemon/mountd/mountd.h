@@ -92,6 +92,7 @@ struct Mount {
         bool job_done;
         bool hello;
         bool fd_stored;
+        bool recorded;            /* in the state file */
         bool unit_stopping;
         int clean_status;
         bool clean_early;         /* CLEAN came during umount2 (the worker saw DESTROY) */

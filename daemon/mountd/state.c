@@ -17,7 +17,7 @@
 #include "util.h"
 
 #define STATE_FILE MOUNTD_STATE_DIR "/mounts"
-#define STATE_VERSION "exfat-mountd-state-1"
+#define STATE_VERSION "exfat-mountd-state-2"
 #define N_FIELDS 13
 
 static int fd_name(Mount *m) {
@@ -107,11 +107,15 @@ int state_save(Manager *mgr) {
         }
         fprintf(f, "%s\n", STATE_VERSION);
         for (Mount *m = mgr->mounts; m; m = m->next) {
-                if (!m->exported || m->purpose != PURPOSE_MOUNT)
+                /* Mounts still being set up are recorded too, so that a daemon that dies before
+                 * the worker is ready leaves no unknown mount behind. */
+                if (m->purpose != PURPOSE_MOUNT || !(m->exported || m->mounted))
                         continue;
                 (void) fd_name(m);
-                fprintf(f, "%u:%u %u %u %u %d %d %d", major(m->devnum), minor(m->devnum), (unsigned) m->owner,
-                        (unsigned) m->gid, (unsigned) m->mounted_by, m->read_only, m->created_mount_point, m->dirty);
+                m->recorded = true;
+                fprintf(f, "%u:%u %u %u %u %d %d %d %d", major(m->devnum), minor(m->devnum), (unsigned) m->owner,
+                        (unsigned) m->gid, (unsigned) m->mounted_by, m->read_only, m->created_mount_point, m->dirty,
+                        m->exported);
                 put_field(f, m->device);
                 put_field(f, m->mount_point);
                 put_field(f, m->label);
@@ -161,11 +165,12 @@ static void clean_up_record(Manager *mgr, dev_t devnum, const char *mp, bool cre
 
 static int restore_one(Manager *mgr, char *line, struct stored_fd *fds, int n_fds) {
         unsigned maj, min, owner, gid, by;
-        int ro, created, dirty, pos = 0;
+        int ro, created, dirty, established, pos = 0;
         char *fields[6] = {};
         int r = -EBADMSG;
 
-        if (sscanf(line, "%u:%u %u %u %u %d %d %d%n", &maj, &min, &owner, &gid, &by, &ro, &created, &dirty, &pos) != 8)
+        if (sscanf(line, "%u:%u %u %u %u %d %d %d %d%n", &maj, &min, &owner, &gid, &by, &ro, &created, &dirty,
+                   &established, &pos) != 9)
                 return -EBADMSG;
         char *save = NULL, *tok = strtok_r(line + pos, " \n", &save);
         for (int i = 0; i < 6; i++, tok = strtok_r(NULL, " \n", &save)) {
@@ -179,9 +184,10 @@ static int restore_one(Manager *mgr, char *line, struct stored_fd *fds, int n_fd
         bool unit_ok = units_active_state(mgr->bus, unit, &active) >= 0 && strcmp(active, "active") == 0;
         bool mount_ok = fuse_mount_present(mp, devnum);
 
-        if (sock < 0 || !unit_ok || !mount_ok || !*mp || !*device) {
-                log_warning("%s: cannot re-adopt the mount on %s (link %s, unit %s, mount %s); cleaning up", device, mp,
-                            sock >= 0 ? "kept" : "lost", unit_ok ? "active" : "gone", mount_ok ? "present" : "gone");
+        if (!established || sock < 0 || !unit_ok || !mount_ok || !*mp || !*device) {
+                log_warning("%s: cannot re-adopt the mount on %s (%s, link %s, unit %s, mount %s); cleaning up", device, mp,
+                            established ? "established" : "still being set up", sock >= 0 ? "kept" : "lost",
+                            unit_ok ? "active" : "gone", mount_ok ? "present" : "gone");
                 clean_up_record(mgr, devnum, mp, created, unit, sock);
                 r = 0;
                 goto out;

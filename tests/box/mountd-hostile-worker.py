@@ -66,6 +66,10 @@ elif mode == "notexfat":
 elif mode == "twice":
     send(PROBED, probed())
     send(PROBED, probed())
+elif mode == "hang-after-fuse":
+    send(PROBED, probed())
+    s.recvmsg(256, socket.CMSG_SPACE(16))
+    time.sleep(120)
 elif mode == "notready":
     send(PROBED, probed())
     s.recvmsg(256, socket.CMSG_SPACE(16))

@@ -44,3 +44,21 @@ try_mode notexfat NotExfat
 # Says nothing at all: the start timeout (20 s) ends it, and the unit is stopped.
 try_mode silent WorkerFailed
 wait_for_log "invalid probe result"
+
+# The daemon dies while a mount is half made (mounted, the worker not ready): the restarted daemon
+# finds the record of it and takes it down instead of leaving an unknown mount behind.
+echo hang-after-fuse >/etc/exfat-mountd/hostile-mode
+gcall Mount "$dev" "{}" >/dev/null &
+caller=$!
+wait_for 10 findmnt --source "$dev" || fail "hang-after-fuse: $dev never got mounted"
+mp=$(findmnt -n -o TARGET --source "$dev")
+kill -KILL "$pid"
+wait "$caller" 2>/dev/null || true
+wait_for 10 sh -c "p=\$(systemctl show -P MainPID exfat-mountd.service); [ -n \"\$p\" ] && [ \"\$p\" != 0 ] && [ \"\$p\" != $pid ]" ||
+        fail "the daemon was not restarted after SIGKILL"
+wait_for_bus_name "$MOUNTD_DEST"
+wait_for_log "still being set up"
+findmnt --source "$dev" >/dev/null && fail "the half-made mount of $dev was left behind"
+[ -e "$mp" ] && fail "$mp was left behind"
+wait_for 10 sh -c "! systemctl is-active --quiet '$unit'" || fail "$unit still active"
+pass "daemon killed during a mount: the restarted daemon removed the half-made mount $mp"
