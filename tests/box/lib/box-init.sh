@@ -9,7 +9,8 @@
 #   cgroup hierarchies remounted so their root is the box's own cgroup
 # then execs systemd with only the box's unit directory. systemd must never see the host's unit path:
 # its sysinit.target would run tmpfiles --remove on the host's /tmp.
-# Input (environment): BOX_DIR, BOX_STAGE, BOX_UNITS, BOX_BUILDDIR, BOX_POLKIT_RULES (absolute paths).
+# Input (environment): BOX_DIR, BOX_STAGE, BOX_UNITS, BOX_KEEP (host directories to keep visible),
+# BOX_POLKIT_RULES (absolute paths, space-separated lists).
 set -euo pipefail
 # One compound command, read whole before it runs: editing this file while boxes are up (the tree
 # is shared) cannot change what a running instance does next.
@@ -35,7 +36,7 @@ awk '{ for (i = 7; $i != "-"; i++) ; print $5, $(i + 1), $(i + 2) }' /proc/self/
         done
 
 mount -t tmpfs -o mode=0755,nosuid,nodev box-run /run
-mkdir -p /run/box/units /run/box/build /run/box/host-etc /run/systemd/system
+mkdir -p /run/box/units /run/box/host-etc /run/systemd/system
 # The host's /etc as it is, read-only: lets tests prove the box's users and rules stay in the box.
 mount --bind -o ro /etc /run/box/host-etc
 
@@ -63,24 +64,27 @@ done
 mount --bind "$BOX_DIR/console.log" /dev/console
 mount --bind "$BOX_DIR/console.log" /dev/kmsg
 
-# Host paths under /tmp are about to be hidden: keep what the box still needs under /run.
+# Host paths under /tmp and /var/tmp are about to be hidden. The source and build directories
+# (BOX_KEEP) stay visible, read-only, at their own paths: test scripts and built helpers live there.
 cp "$BOX_UNITS"/* /run/box/units/
-if [ -n "${BOX_BUILDDIR:-}" ]; then
-        mount --bind -o ro "$BOX_BUILDDIR" /run/box/build
-fi
+keep=()
+# Parents before children (sorted), or a later mount would hide an earlier one.
+for k in $(printf '%s\n' ${BOX_KEEP:-} | sort -u); do
+        case "$k" in
+        /tmp/* | /var/tmp/*)
+                keep+=("$k")
+                mkdir -p "/run/box/keep/${#keep[@]}"
+                mount --bind -o ro "$k" "/run/box/keep/${#keep[@]}"
+                ;;
+        esac
+done
 mount -t tmpfs -o mode=1777,nosuid,nodev box-tmp /tmp
 mount -t tmpfs -o mode=1777,nosuid,nodev box-var-tmp /var/tmp
-# The build directory stays visible at its own path (tests may want built helpers).
-if [ -n "${BOX_BUILDDIR:-}" ]; then
-        case "$BOX_BUILDDIR" in
-        /tmp/* | /var/tmp/*)
-                mkdir -p "$BOX_BUILDDIR"
-                mount --move /run/box/build "$BOX_BUILDDIR"
-                ;;
-        *) umount /run/box/build ;;
-        esac
-fi
-rmdir /run/box/build 2>/dev/null || true
+for i in "${!keep[@]}"; do
+        mkdir -p "${keep[$i]}"
+        mount --move "/run/box/keep/$((i + 1))" "${keep[$i]}"
+done
+rm -rf /run/box/keep /run/box/build
 
 # Kernel settings are the host's: read-only in the box, as in any container. (Only this view is
 # read-only; the mounts made below stay writable.)

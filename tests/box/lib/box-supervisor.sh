@@ -5,7 +5,7 @@
 # standard input reaches end of file — when run closes the pipe, or when run dies in any way, even by
 # SIGKILL. Exit status 0 when nothing was left behind, 99 otherwise.
 #
-# Environment (from tests/box/run): BOX_DIR, BOX_STAGE, BOX_UNITS, BOX_BUILDDIR, BOX_POLKIT_RULES,
+# Environment (from tests/box/run): BOX_DIR, BOX_STAGE, BOX_UNITS, BOX_KEEP, BOX_POLKIT_RULES,
 # BOX_MARKER (a file in the host's /tmp that must survive), BOX_TAG (cgroup name), BOX_INIT.
 # Writes $BOX_DIR/supervisor.pid (stale sweeps of other runs leave the box alone while it lives) and
 # $BOX_DIR/unshare.pid once the box is started.
