@@ -8,6 +8,9 @@
 
 #include "fixture.h"
 
+static const struct fx_params cluster_32k = { .cluster = "32K", .size = 32ull << 20 };
+static const struct fx_params cluster_4k_small = { .size = 16ull << 20 };
+
 static void expect_missing(struct fx *f, uint64_t parent, const char *name) {
         struct exfat_stat st;
         int r = exfat_lookup(f->vol, parent, name, &st);
@@ -618,6 +621,47 @@ static void test_deep_tree(void **state) {
         fx_expect_content(f, "bottom/leaf", "leaf", 4);
 }
 
+/* Directories growing over free space that holds old data (as on any used stick): the parts of a
+ * new cluster that no entry has reached yet must read as end-of-directory, not as old bytes. */
+static void test_growth_over_dirty_space(void **state) {
+        struct fx *f = *state;
+        uint8_t *junk = malloc(f->g.cluster_size);
+        char name[32];
+        uint64_t d;
+
+        assert_non_null(junk);
+        memset(junk, 0xA5, f->g.cluster_size);
+        assert_int_equal(exfat_unmount(f->vol), 0);
+        f->vol = NULL;
+        for (uint32_t c = 2; c < f->g.cluster_count + 2; c++) {
+                bool used;
+                assert_int_equal(img_bitmap_get(f->fd, &f->g, c, &used), 0);
+                if (!used)
+                        assert_int_equal(img_pwrite(f->fd, junk, f->g.cluster_size, img_cluster_offset(&f->g, c)), 0);
+        }
+        free(junk);
+        fx_mount(f, false);
+        d = fx_mkdir(f, EXFAT_ROOT_INO, "d");
+        for (int i = 0; i < 700; i++) {
+                snprintf(name, sizeof(name), "f%03d", i);
+                fx_create(f, d, name, NULL, 0);
+                if (i % 2 == 0) {
+                        snprintf(name, sizeof(name), "r%03d", i);
+                        fx_create(f, EXFAT_ROOT_INO, name, NULL, 0);
+                }
+                if (i % 97 == 96 || i == 699) {
+                        struct dirlist dl;
+                        fx_remount(f);
+                        d = fx_walk(f, "d");
+                        assert_int_equal(fx_readdir_all(f, d, &dl), 0);
+                        assert_int_equal(dl.n, i + 1);
+                        dirlist_free(&dl);
+                }
+        }
+        fx_mkdir(f, d, "sub");
+        fx_create(f, fx_walk(f, "d/sub"), "x", NULL, 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_mkdir_rmdir, fx_setup, fx_teardown),
@@ -634,6 +678,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_vendor_allocation_entry, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_setattr_size_on_directory, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_deep_tree, fx_setup, fx_teardown),
+                FX_TEST("growth_over_dirty_space_32k", test_growth_over_dirty_space, &cluster_32k),
+                FX_TEST("growth_over_dirty_space_4k", test_growth_over_dirty_space, &cluster_4k_small),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/dir", tests, NULL, NULL);
