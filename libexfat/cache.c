@@ -116,7 +116,7 @@ int cache_flush_kind(struct exfat_volume *vol, enum block_kind kind) {
         if (!list || !buf)
                 return -ENOMEM;
         for (struct cblock *b = c->head; b; b = b->next)
-                if (b->dirty && b->kind == kind)
+                if (b->dirty && (kind == BLOCK_DIR_REMOVAL ? b->removal : b->kind == kind))
                         list[n++] = b;
         qsort(list, n, sizeof(*list), cmp_block);
         for (size_t i = 0; i < n;) {
@@ -131,7 +131,7 @@ int cache_flush_kind(struct exfat_volume *vol, enum block_kind kind) {
                 if (r < 0)
                         return r;
                 for (size_t k = i; k < j; k++) {
-                        list[k]->dirty = false;
+                        list[k]->dirty = list[k]->removal = false;
                         c->dirty_bytes -= list[k]->size;
                 }
                 i = j;
@@ -198,7 +198,7 @@ static int get_block(struct exfat_volume *vol, enum block_kind kind, uint64_t of
                 memset(b->data, 0, size);
         b->off = start;
         b->size = size;
-        b->kind = (uint8_t) kind;
+        b->kind = (uint8_t) (kind == BLOCK_FAT ? BLOCK_FAT : BLOCK_DIR);
         b->hnext = c->buckets[hash_off(c, start)];
         c->buckets[hash_off(c, start)] = b;
         lru_push(c, b);
@@ -236,6 +236,8 @@ static int access_range(struct exfat_volume *vol, enum block_kind kind, uint64_t
                                 b->dirty = true;
                                 vol->cache.dirty_bytes += b->size;
                         }
+                        if (kind == BLOCK_DIR_REMOVAL)
+                                b->removal = true;
                         if (wbuf)
                                 wbuf = (const uint8_t *) wbuf + n;
                 }
@@ -306,7 +308,10 @@ int meta_flush(struct exfat_volume *vol) {
         r = cache_flush_kind(vol, BLOCK_FAT);
         if (r < 0)
                 return r;
-        /* Directory entries only once the clusters they point at are recorded. */
+        /* Directory entries only once the clusters they point at are recorded; removals first. */
+        r = cache_flush_kind(vol, BLOCK_DIR_REMOVAL);
+        if (r < 0)
+                return r;
         r = cache_flush_kind(vol, BLOCK_DIR);
         if (r < 0)
                 return r;

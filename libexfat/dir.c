@@ -29,7 +29,7 @@ int dir_slot_offset(struct exfat_volume *vol, struct exfat_node *dir, uint32_t s
 }
 
 static int dir_io(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, void *rbuf, const void *wbuf,
-                  uint32_t n) {
+                  uint32_t n, enum block_kind kind) {
         uint32_t per_cluster = vol->cluster_size / ENTRY_SIZE;
         int r = 0;
 
@@ -46,7 +46,7 @@ static int dir_io(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slo
                         r = cache_read(vol, BLOCK_DIR, off, rbuf, (size_t) k * ENTRY_SIZE);
                         rbuf = (uint8_t *) rbuf + (size_t) k * ENTRY_SIZE;
                 } else {
-                        r = cache_write(vol, BLOCK_DIR, off, wbuf, (size_t) k * ENTRY_SIZE);
+                        r = cache_write(vol, kind, off, wbuf, (size_t) k * ENTRY_SIZE);
                         wbuf = (const uint8_t *) wbuf + (size_t) k * ENTRY_SIZE;
                 }
                 if (r < 0)
@@ -59,11 +59,15 @@ static int dir_io(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slo
 }
 
 int dir_read_slots(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, void *buf, uint32_t n) {
-        return dir_io(vol, dir, slot, buf, NULL, n);
+        return dir_io(vol, dir, slot, buf, NULL, n, BLOCK_DIR);
 }
 
 int dir_write_slots(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, const void *buf, uint32_t n) {
-        return dir_io(vol, dir, slot, NULL, buf, n);
+        return dir_io(vol, dir, slot, NULL, buf, n, BLOCK_DIR);
+}
+
+int dir_write_removal(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, const void *buf, uint32_t n) {
+        return dir_io(vol, dir, slot, NULL, buf, n, BLOCK_DIR_REMOVAL);
 }
 
 int dir_read_set(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, struct entry_set *es) {
@@ -504,7 +508,7 @@ int dir_remove(struct exfat_volume *vol, struct exfat_node *dir, struct dir_rec 
                 return r;
         for (uint32_t i = 0; i < n; i++)
                 e[i].type &= (uint8_t) ~ENTRY_IN_USE;
-        r = dir_write_slots(vol, dir, slot, e, n);
+        r = dir_write_removal(vol, dir, slot, e, n);
         if (r < 0)
                 return r;
         index_del(d, rec);

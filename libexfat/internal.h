@@ -28,13 +28,16 @@ static inline void freep(void *p) { free(*(void **) p); }
 static inline uint64_t div_round_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
 /* ---- metadata block cache (cache.c) ---- */
-enum block_kind { BLOCK_FAT, BLOCK_DIR };
+/* BLOCK_DIR_REMOVAL: a directory block written by a removal. Such blocks go to the device before
+ * the other directory blocks, so a power cut during a rename loses the name (its clusters leak)
+ * rather than leaving two names on the same clusters. */
+enum block_kind { BLOCK_FAT, BLOCK_DIR, BLOCK_DIR_REMOVAL };
 
 struct cblock {
         uint64_t off;
         uint32_t size;
         uint8_t kind;
-        bool dirty;
+        bool dirty, removal;
         struct cblock *hnext;
         struct cblock *prev, *next; /* LRU, most recent first */
         uint8_t *data;
@@ -265,6 +268,7 @@ int entry_set_build(struct exfat_volume *vol, struct entry_set *es, const uint16
 int dir_slot_offset(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, uint64_t *off);
 int dir_read_slots(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, void *buf, uint32_t n);
 int dir_write_slots(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, const void *buf, uint32_t n);
+int dir_write_removal(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, const void *buf, uint32_t n);
 int dir_load(struct exfat_volume *vol, struct exfat_node *dir);
 void dir_index_free(struct exfat_volume *vol, struct exfat_node *dir);
 void dir_index_trim(struct exfat_volume *vol);
