@@ -244,6 +244,32 @@ static void test_volume_upcase_table_rules(void **state) {
         fx_expect_content(f, "ABC", "upper", 5);
 }
 
+/* Names are stored as given: no Unicode normalization (NFC "é" and NFD "e" + U+0301 are two
+ * names), DEL and other non-control characters above U+001F are allowed. */
+static void test_no_normalization(void **state) {
+        struct fx *f = *state;
+        struct exfat_stat st;
+        struct dirlist dl;
+        uint64_t nfc = fx_create(f, EXFAT_ROOT_INO, "caf\xc3\xa9", "nfc", 3);
+        uint64_t nfd = fx_create(f, EXFAT_ROOT_INO, "cafe\xcc\x81", "nfd", 3);
+
+        assert_int_not_equal(nfc, nfd);
+        fx_create(f, EXFAT_ROOT_INO, "del\x7f" "char", "del", 3);
+        fx_create(f, EXFAT_ROOT_INO, "nbsp\xc2\xa0space", "nb", 2);
+        assert_int_equal(exfat_lookup(f->vol, EXFAT_ROOT_INO, "CAFE\xcc\x81", &st), 0);
+        assert_int_equal(st.ino, nfd);
+        fx_remount(f);
+        assert_int_equal(fx_readdir_all(f, EXFAT_ROOT_INO, &dl), 0);
+        assert_int_equal(dl.n, 4);
+        assert_true(dirlist_has(&dl, "caf\xc3\xa9"));
+        assert_true(dirlist_has(&dl, "cafe\xcc\x81"));
+        assert_true(dirlist_has(&dl, "del\x7f" "char"));
+        dirlist_free(&dl);
+        fx_expect_content(f, "caf\xc3\xa9", "nfc", 3);
+        fx_expect_content(f, "cafe\xcc\x81", "nfd", 3);
+        fx_expect_content(f, "nbsp\xc2\xa0space", "nb", 2);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_unicode_names, fx_setup, fx_teardown),
@@ -252,6 +278,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_name_length, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_name_entry_boundaries, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_volume_upcase_table_rules, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_no_normalization, fx_setup, fx_teardown),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/name", tests, NULL, NULL);

@@ -157,7 +157,14 @@ static void test_enospc(void **state) {
         assert_int_equal(exfat_unlink(f->vol, EXFAT_ROOT_INO, "filler"), 0);
         assert_int_equal(fx_free_clusters(f), free_before);
         fx_create(f, EXFAT_ROOT_INO, "after", "ok", 2);
-        fx_remount(f);
+        fx_unmount_check(f);
+        {
+                uint8_t pct;
+                assert_int_equal(img_pread(f->fd, &pct, 1, 112), 0);
+                if (pct > 1 && pct != 0xFF)
+                        fail_msg("PercentInUse %u on an almost empty volume", pct);
+        }
+        fx_mount(f, false);
         fx_expect_content(f, "after", "ok", 2);
         assert_int_equal(exfat_lookup(f->vol, EXFAT_ROOT_INO, "nospace", &st), -ENOENT);
 }
