@@ -167,9 +167,9 @@ class Env(contextlib.ExitStack):
             time.sleep(0.05)
         return proc
 
-    def unmount_worker(self, mnt, proc, timeout=60):
-        """umount, then the worker must exit 0. Returns its stderr."""
-        run("umount", mnt)
+    def unmount_worker(self, mnt, proc, timeout=60, command=("umount",)):
+        """umount (or command), then the worker must exit 0. Returns its stderr."""
+        run(*command, mnt)
         try:
             _, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

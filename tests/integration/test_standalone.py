@@ -5,6 +5,7 @@
 import errno
 import hashlib
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -64,6 +65,11 @@ def test_mount_basic(env):
     check(sorted(os.listdir(mnt)) == ["dir"], f"root listing {os.listdir(mnt)}")
     env.unmount_worker(mnt, proc)
     itest.fsck_clean(dev, "after ro mount")
+    if shutil.which("fusermount3"):
+        proc = env.mount_worker(dev, mnt)
+        write_file(os.path.join(mnt, "via fusermount"), b"f")
+        env.unmount_worker(mnt, proc, command=("fusermount3", "-u"))
+        itest.fsck_clean(dev, "after fusermount3 -u")
 
 
 def test_unknown_option(env):
