@@ -92,6 +92,20 @@ def test_shutdown_while_mounted(env):
     env.unmount_worker(mnt, proc)
 
 
+def test_shutdown_right_after_ready(env):
+    """SHUTDOWN racing the start of the FUSE loop must still stop it."""
+    dev = env.image()
+    mnt = env.mkdir("mnt")
+    for _ in range(5):
+        d = Driver(env, dev, mnt)
+        d.mount()
+        d.cmd("shutdown", "CLEAN 0")
+        d.cmd("wait", "EXIT 0")
+        d.cmd("umount", "UMOUNT 0")
+        d.cmd("close", "CLOSED")
+    itest.fsck_clean(dev)
+
+
 def test_socket_closed_flushes(env):
     dev = env.image()
     mnt = env.mkdir("mnt")
@@ -266,6 +280,7 @@ if __name__ == "__main__":
     itest.main([
         test_mount_label_unmount,
         test_shutdown_while_mounted,
+        test_shutdown_right_after_ready,
         test_socket_closed_flushes,
         test_sigterm_flushes,
         test_garbage_from_daemon,
