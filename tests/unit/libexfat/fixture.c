@@ -111,9 +111,9 @@ static int final_check(struct fx *f) {
         }
         {
                 struct img_geom g;
-                uint32_t leaked, unmarked;
-                if (img_geom_read(f->fd, false, &g) < 0 || img_account(f->fd, &g, &leaked, &unmarked) < 0 ||
-                    leaked || unmarked) {
+                struct img_accounting a;
+                if (img_geom_read(f->fd, false, &g) < 0 || img_account(f->fd, &g, &a) < 0 || a.leaked ||
+                    a.unmarked || a.crosslinked) {
                         fprintf(stderr, "final check: allocation bitmap does not match the tree\n");
                         return -1;
                 }
@@ -172,13 +172,13 @@ void fx_unmount_check(struct fx *f) {
                 fail_msg("VolumeDirty still set after a clean unmount (VolumeFlags byte 0x%02x)", flags);
         fx_reload_geom(f);
         {
-                uint32_t leaked, unmarked;
-                r = img_account(f->fd, &f->g, &leaked, &unmarked);
+                struct img_accounting a;
+                r = img_account(f->fd, &f->g, &a);
                 if (r < 0)
                         fail_msg("oracle walk of the volume failed: %s", strerror(-r));
-                if (leaked || unmarked)
-                        fail_msg("allocation bitmap: %u clusters in use but owned by nothing, %u owned but free",
-                                 leaked, unmarked);
+                if (a.leaked || a.unmarked || a.crosslinked)
+                        fail_msg("allocation bitmap: %u clusters in use but owned by nothing, %u owned but free, "
+                                 "%u owned twice", a.leaked, a.unmarked, a.crosslinked);
         }
 }
 

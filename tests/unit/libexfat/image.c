@@ -717,8 +717,15 @@ struct reach {
         const struct img_geom *g;
         uint8_t *mark;       /* one byte per cluster index (cluster - 2) */
         uint32_t *scratch;   /* cluster lists */
+        uint32_t crosslinked;
         int error;
 };
+
+static void mark(struct reach *rc, uint32_t cluster) {
+        if (rc->mark[cluster - 2])
+                rc->crosslinked++;
+        rc->mark[cluster - 2] = 1;
+}
 
 static void mark_chain(struct reach *rc, uint32_t first, uint64_t size, bool nofat) {
         size_t n;
@@ -732,7 +739,7 @@ static void mark_chain(struct reach *rc, uint32_t first, uint64_t size, bool nof
                 return;
         }
         for (size_t i = 0; i < n; i++)
-                rc->mark[rc->scratch[i] - 2] = 1;
+                mark(rc, rc->scratch[i]);
 }
 
 static void walk_dir(struct reach *rc, uint32_t first, uint64_t size, bool nofat, int depth) {
@@ -750,7 +757,7 @@ static void walk_dir(struct reach *rc, uint32_t first, uint64_t size, bool nofat
                 return;
         }
         for (size_t i = 0; i < d.n; i++)
-                rc->mark[d.clusters[i] - 2] = 1;
+                mark(rc, d.clusters[i]);
         for (size_t p = 0; p < d.len && d.data[p] != 0 && rc->error == 0; p += 32) {
                 const uint8_t *e = d.data + p;
                 if (e[0] == 0x81 || e[0] == 0x82) {
@@ -789,14 +796,14 @@ static void walk_dir(struct reach *rc, uint32_t first, uint64_t size, bool nofat
         dir_free(&d);
 }
 
-int img_account(int fd, const struct img_geom *g, uint32_t *leaked, uint32_t *unmarked) {
+int img_account(int fd, const struct img_geom *g, struct img_accounting *a) {
         struct reach rc = { .fd = fd, .g = g };
         uint32_t first;
         uint64_t len, bytes = (g->cluster_count + 7) / 8;
         uint8_t *bm = NULL;
         int r;
 
-        *leaked = *unmarked = 0;
+        *a = (struct img_accounting) { 0 };
         rc.mark = calloc(g->cluster_count, 1);
         rc.scratch = calloc(g->cluster_count, sizeof(uint32_t));
         bm = malloc(bytes);
@@ -817,10 +824,11 @@ int img_account(int fd, const struct img_geom *g, uint32_t *leaked, uint32_t *un
         for (uint32_t i = 0; i < g->cluster_count; i++) {
                 bool used = (bm[i / 8] >> (i % 8)) & 1;
                 if (used && !rc.mark[i])
-                        (*leaked)++;
+                        a->leaked++;
                 else if (!used && rc.mark[i])
-                        (*unmarked)++;
+                        a->unmarked++;
         }
+        a->crosslinked = rc.crosslinked;
 out:
         free(rc.mark);
         free(rc.scratch);

@@ -109,9 +109,13 @@ int img_add_guid(int fd, const uint8_t guid[16]);
 int img_add_root_entry(int fd, const uint8_t entry[32]);
 
 /* Walks every directory from the root and compares the clusters reachable from entries (files,
- * directories, bitmap, up-case, vendor allocations) with the allocation bitmap: leaked = marked
- * in use but owned by nothing (fsck.exfat 1.2 does not check this), unmarked = owned but free. */
-int img_account(int fd, const struct img_geom *g, uint32_t *leaked, uint32_t *unmarked);
+ * directories, bitmap, up-case, vendor allocations) with the allocation bitmap. */
+struct img_accounting {
+        uint32_t leaked;      /* marked in use but owned by nothing (fsck.exfat 1.2 does not check) */
+        uint32_t unmarked;    /* owned but free in the bitmap */
+        uint32_t crosslinked; /* owned twice (e.g. one file under two names) */
+};
+int img_account(int fd, const struct img_geom *g, struct img_accounting *a);
 
 /* Decodes a DOS timestamp + 10 ms increment + UTC offset byte into seconds/ns since the epoch. */
 void img_decode_time(uint32_t dos, uint8_t ten_ms, uint8_t utc_off, int64_t *sec, long *nsec);
