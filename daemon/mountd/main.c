@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
@@ -29,6 +30,26 @@ static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *err
         return 0;
 }
 
+/* A restart keeps the mounts (the next daemon re-adopts them); a stop unmounts them first, so that
+ * nothing is left that no daemon serves. */
+static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *mgr = userdata;
+        _cleanup_free_ char *job = NULL;
+
+        if (mgr->stopping)
+                return 0;
+        int r = units_own_job_type(mgr->bus, &job);
+        if (r < 0 || strcmp(job, "stop") != 0) {
+                log_info("exiting (%s); mounts stay for the next start", r < 0 ? strerr(r) : *job ? job : "no job");
+                return sd_event_exit(mgr->event, 0);
+        }
+        log_info("stopping: unmounting everything");
+        /* Bounded: whatever has not finished by then is left to the workers' own SIGTERM handling. */
+        (void) sd_event_add_time_relative(mgr->event, NULL, CLOCK_MONOTONIC, 30ULL * 1000 * 1000, 0, NULL, NULL);
+        manager_stop(mgr);
+        return 0;
+}
+
 static int run(void) {
         Manager mgr = {};
         sigset_t mask;
@@ -48,8 +69,8 @@ static int run(void) {
                 log_error("cannot create the event loop: %s", strerr(r));
                 return r;
         }
-        (void) sd_event_add_signal(mgr.event, NULL, SIGTERM, NULL, NULL);
-        (void) sd_event_add_signal(mgr.event, NULL, SIGINT, NULL, NULL);
+        (void) sd_event_add_signal(mgr.event, NULL, SIGTERM, on_terminate, &mgr);
+        (void) sd_event_add_signal(mgr.event, NULL, SIGINT, on_terminate, &mgr);
 
         r = sd_bus_open_system(&mgr.bus);
         if (r < 0) {

@@ -181,6 +181,8 @@ static int method_mount(sd_bus_message *msg, void *userdata, sd_bus_error *error
         Mount *m;
         int r;
 
+        if (mgr->stopping)
+                return sd_bus_error_setf(error, ERR_FAILED, "exfat-mountd is stopping.");
         r = sd_bus_message_read(msg, "s", &device);
         if (r < 0)
                 return r;
@@ -248,6 +250,8 @@ static int method_label(sd_bus_message *msg, void *userdata, sd_bus_error *error
         Mount *m;
         int r;
 
+        if (mgr->stopping)
+                return sd_bus_error_setf(error, ERR_FAILED, "exfat-mountd is stopping.");
         r = sd_bus_message_read(msg, "ss", &device, &label);
         if (r < 0)
                 return r;

@@ -199,6 +199,8 @@ static void finish(Mount *m) {
         mount_free(m);
         if (was_recorded)
                 (void) state_save(mgr);
+        if (mgr->stopping && !mgr->mounts)
+                (void) sd_event_exit(mgr->event, 0);
 }
 
 void mount_abandon(Mount *m, const char *why) {
@@ -757,4 +759,22 @@ int mount_adopt(Mount *m, int sock) {
         if (r < 0)
                 return r;
         return mount_object_export(m);
+}
+
+void manager_stop(Manager *mgr) {
+        Mount *next;
+
+        mgr->stopping = true;
+        for (Mount *m = mgr->mounts; m; m = next) {
+                next = m->next;
+                if (m->step == STEP_AUTHORIZING)
+                        mount_free(m); /* its request is answered by the polkit callback, if ever */
+                else if (m->state == STATE_MOUNTED && m->step == STEP_SERVING && !m->request) {
+                        log_info("%s: unmounting %s: the daemon is stopping", m->device, m->mount_point);
+                        (void) mount_unmount(m, NULL, true);
+                }
+                /* Anything else is in the middle of an operation that ends (or times out) by itself. */
+        }
+        if (!mgr->mounts)
+                (void) sd_event_exit(mgr->event, 0);
 }

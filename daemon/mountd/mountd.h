@@ -28,6 +28,7 @@ struct Manager {
         Mount *mounts;                 /* every Mount, mounted or in flight */
         sd_bus_slot *job_removed_slot; /* systemd JobRemoved, dispatched to Mounts by job path */
         bool under_systemd;            /* NOTIFY_SOCKET set: the fd store is available */
+        bool stopping;                 /* the unit is being stopped: unmount everything, then exit */
 };
 
 enum mount_purpose {
@@ -120,6 +121,9 @@ void mount_abandon(Mount *m, const char *why);
 /* Adopts a mount recorded before a restart; sock is our end from the fd store. */
 int mount_adopt(Mount *m, int sock);
 void manager_job_removed(Manager *mgr, const char *job, const char *result);
+/* The daemon is stopped for good (not restarted): every mount is unmounted (lazily, flushed by its
+ * worker); the event loop exits when none is left. */
+void manager_stop(Manager *mgr);
 
 /* mount-object.c: the D-Bus face of a Mount. */
 int mount_object_export(Mount *m);

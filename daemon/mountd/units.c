@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include <systemd/sd-login.h>
+
 #include "config.h"
 #include "util.h"
 
@@ -185,4 +187,43 @@ int units_watch_jobs(sd_bus *bus, sd_bus_message_handler_t on_job_removed, void 
                 return r;
         /* Without a subscriber systemd may skip job signals nobody asked for. */
         return sd_bus_call_method_async(bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", NULL, NULL, "");
+}
+
+int units_own_job_type(sd_bus *bus, char **ret) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        _cleanup_free_ char *unit = NULL, *path = NULL;
+        const char *unit_path, *job_path;
+        uint32_t job_id;
+        int r;
+
+        r = sd_pid_get_unit(0, &unit);
+        if (r < 0)
+                return r;
+        r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", &error, &reply, "s", unit);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "o", &unit_path);
+        if (r < 0)
+                goto out;
+        path = strdup(unit_path);
+        reply = sd_bus_message_unref(reply);
+        if (!path) {
+                r = -ENOMEM;
+                goto out;
+        }
+        r = sd_bus_get_property(bus, SD_DEST, path, "org.freedesktop.systemd1.Unit", "Job", &error, &reply, "(uo)");
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "(uo)", &job_id, &job_path);
+        if (r < 0)
+                goto out;
+        if (job_id == 0) {
+                *ret = strdup("");
+                r = *ret ? 0 : -ENOMEM;
+                goto out;
+        }
+        r = sd_bus_get_property_string(bus, SD_DEST, job_path, "org.freedesktop.systemd1.Job", "JobType", &error, ret);
+out:
+        sd_bus_error_free(&error);
+        sd_bus_message_unref(reply);
+        return r;
 }

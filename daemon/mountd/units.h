@@ -23,3 +23,7 @@ int units_active_state(sd_bus *bus, const char *unit, char **ret);
 
 /* Subscribes to systemd's job signals and installs the JobRemoved match. */
 int units_watch_jobs(sd_bus *bus, sd_bus_message_handler_t on_job_removed, void *userdata, sd_bus_slot **ret_slot);
+
+/* The type of the job now running on the daemon's own unit ("stop", "restart", ...; "" for none).
+ * Synchronous: only for the way out. */
+int units_own_job_type(sd_bus *bus, char **ret);
