@@ -746,6 +746,16 @@ static void test_power_cut_distant_rename(void **state) {
         power_cut(*state, distant_rename_workload);
 }
 
+/* With options.sync every call is written through on its own. */
+static void test_power_cut_sync_option(void **state) {
+        struct fx *f = *state;
+        f->opts.sync = true;
+        power_cut(f, crash_workload);
+        assert_int_equal(exfat_unmount(f->vol), 0);
+        f->vol = NULL;
+        power_cut(f, distant_rename_workload);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 FX_TEST("write_error_then_recovery", test_write_error_then_recovery, &wrapped),
@@ -762,6 +772,7 @@ int main(void) {
                 FX_TEST("power_cut_chain_conversion", test_power_cut_chain_conversion, &wrapped_small_unmounted),
                 FX_TEST("power_cut_namespace", test_power_cut_namespace, &wrapped_small_unmounted),
                 FX_TEST("power_cut_distant_rename", test_power_cut_distant_rename, &wrapped_small_unmounted),
+                FX_TEST("power_cut_sync_option", test_power_cut_sync_option, &wrapped_small_unmounted),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/device", tests, NULL, NULL);
