@@ -37,6 +37,10 @@ out=$(cd "$here/lib" && echo "from stdin" | box bash -c '
                 BOX_HOST_MARKER DBUS_SYSTEM_BUS_ADDRESS; do echo "$v=${!v:-}"; done
         exit 7')
 status=$?
+if [ "$status" = 99 ] || [ "$status" = 77 ]; then
+        echo "no box could be made (status $status), nothing to check: $(cat "$work/err")" >&2
+        exit "$([ "$status" = 77 ] && echo 77 || echo 1)"
+fi
 [ "$status" = 7 ] || fail "status $status, want 7 ($(cat "$work/err"))"
 grep -qx 'stdin=from stdin' <<<"$out" || fail "stdin did not reach COMMAND: $out"
 grep -qx "pwd=$here/lib" <<<"$out" || fail "working directory not kept: $out"

@@ -111,6 +111,10 @@ wait "$pid"
 status=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 dev=$(sed -n 's/^dev=//p' "$work/out1")
+if [ "$status" = 99 ] || [ "$status" = 77 ]; then
+        echo "no box could be made (status $status), nothing to check: $(cat "$work/err1")" >&2
+        exit "$([ "$status" = 77 ] && echo 77 || echo 1)"
+fi
 [ "$status" = 42 ] || fail "run exited $status, COMMAND exited 42 (stderr: $(cat "$work/err1"))"
 grep -q '^ready$' "$work/out1" || fail "COMMAND did not get going: $(cat "$work/out1" "$work/err1")"
 left=$(leftovers "$token" "$dev")
