@@ -172,6 +172,13 @@ struct exfat_volume {
         size_t mem, budget;
 
         uint64_t last_writeback; /* CLOCK_MONOTONIC ns, under vol->lock */
+        uint64_t last_change;    /* CLOCK_MONOTONIC ns of the last unwritten change, 0: none (atomic) */
+
+        /* background write-back (writeback.c) */
+        pthread_t wb_thread;
+        pthread_mutex_t wb_lock;
+        pthread_cond_t wb_cond;
+        bool wb_running, wb_stop;
 };
 
 /* log.c */
@@ -316,7 +323,12 @@ void touch_dir(struct exfat_volume *vol, struct exfat_node *dir);
 int remove_entry(struct exfat_volume *vol, struct exfat_node *dir, struct dir_rec *rec, const struct entry_set *es);
 int check_empty_dir(struct exfat_volume *vol, struct exfat_node *dir, struct dir_rec *rec, const struct entry_set *es);
 
+/* writeback.c */
+int writeback_start(struct exfat_volume *vol);
+void writeback_stop(struct exfat_volume *vol);
+
 /* volume.c */
+uint64_t monotonic_now_ns(void);
 int vol_writeback_locked(struct exfat_volume *vol);
 int vol_sync_locked(struct exfat_volume *vol);
 int vol_after_change(struct exfat_volume *vol);

@@ -217,6 +217,8 @@ int exfat_mount(const struct exfat_device *dev, const struct exfat_options *opts
                         r = boot_write_flags(vol, vol->volume_flags | VOLUME_FLAG_DIRTY, percent_in_use(vol));
                 if (r >= 0)
                         r = dev_flush(vol);
+                if (r >= 0)
+                        r = writeback_start(vol);
                 if (r < 0)
                         goto fail;
         }
@@ -250,7 +252,7 @@ int vol_sync_locked(struct exfat_volume *vol) {
 #define WRITEBACK_INTERVAL_NS (5ull * 1000000000)
 #define PENDING_FREE_MAX 65536
 
-static uint64_t monotonic_ns(void) {
+uint64_t monotonic_now_ns(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * 1000000000 + (uint64_t) ts.tv_nsec;
@@ -267,7 +269,8 @@ int vol_after_change(struct exfat_volume *vol) {
 
         if (vol->opts.sync)
                 return vol_sync_locked(vol);
-        now = monotonic_ns();
+        now = monotonic_now_ns();
+        __atomic_store_n(&vol->last_change, now, __ATOMIC_RELAXED);
         if (vol->last_writeback == 0)
                 vol->last_writeback = now;
         pthread_mutex_lock(&vol->mlock);
@@ -277,6 +280,8 @@ int vol_after_change(struct exfat_volume *vol) {
                 return 0;
         r = vol_writeback_locked(vol);
         vol->last_writeback = now;
+        if (r >= 0)
+                __atomic_store_n(&vol->last_change, 0, __ATOMIC_RELAXED);
         return r;
 }
 
@@ -284,7 +289,9 @@ int exfat_sync(struct exfat_volume *vol) {
         int r;
         pthread_mutex_lock(&vol->lock);
         r = vol_writeback_locked(vol);
-        vol->last_writeback = monotonic_ns();
+        vol->last_writeback = monotonic_now_ns();
+        if (r >= 0)
+                __atomic_store_n(&vol->last_change, 0, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&vol->lock);
         /* The device flush can take long: the namespace stays usable meanwhile. */
         return r < 0 ? r : dev_flush(vol);
@@ -295,6 +302,7 @@ int exfat_unmount(struct exfat_volume *vol) {
 
         if (!vol)
                 return -EINVAL;
+        writeback_stop(vol);
         if (!vol->read_only) {
                 pthread_mutex_lock(&vol->lock);
                 /* Files unlinked while open die with the mount: their clusters go back now. */
