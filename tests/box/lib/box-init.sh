@@ -66,7 +66,7 @@ mount --bind "$BOX_DIR/console.log" /dev/kmsg
 
 # Host paths under /tmp and /var/tmp are about to be hidden. The source and build directories
 # (BOX_KEEP) stay visible, read-only, at their own paths: test scripts and built helpers live there.
-cp "$BOX_UNITS"/* /run/box/units/
+cp -a "$BOX_UNITS"/. /run/box/units/
 keep=()
 # Parents before children (sorted), or a later mount would hide an earlier one.
 for k in $(printf '%s\n' ${BOX_KEEP:-} | sort -u); do
