@@ -76,6 +76,8 @@ static void block_free(struct bcache *c, struct cblock *b) {
         c->bytes -= b->size;
         if (b->dirty)
                 c->dirty_bytes -= b->size;
+        if (b->removal)
+                c->removal_blocks--;
         c->nblocks--;
         free(b->data);
         free(b);
@@ -131,6 +133,8 @@ int cache_flush_kind(struct exfat_volume *vol, enum block_kind kind) {
                 if (r < 0)
                         return r;
                 for (size_t k = i; k < j; k++) {
+                        if (list[k]->removal)
+                                c->removal_blocks--;
                         list[k]->dirty = list[k]->removal = false;
                         c->dirty_bytes -= list[k]->size;
                 }
@@ -236,8 +240,10 @@ static int access_range(struct exfat_volume *vol, enum block_kind kind, uint64_t
                                 b->dirty = true;
                                 vol->cache.dirty_bytes += b->size;
                         }
-                        if (kind == BLOCK_DIR_REMOVAL)
+                        if (kind == BLOCK_DIR_REMOVAL && !b->removal) {
                                 b->removal = true;
+                                vol->cache.removal_blocks++;
+                        }
                         if (wbuf)
                                 wbuf = (const uint8_t *) wbuf + n;
                 }

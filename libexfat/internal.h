@@ -49,6 +49,7 @@ struct bcache {
         struct cblock *head, *tail;
         size_t bytes, dirty_bytes, limit;
         size_t nblocks;
+        size_t removal_blocks; /* dirty blocks flagged as holding a removal */
 };
 
 /* ---- in-memory cluster map of a chain ---- */

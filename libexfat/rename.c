@@ -91,6 +91,14 @@ int exfat_rename(struct exfat_volume *vol, uint64_t parent, const char *name, ui
                 r = entry_set_build(vol, &nes, nn.u, nn.len, &ses);
         if (r < 0)
                 goto out_busy;
+        /* Removals are written before insertions; a removal still pending from an earlier call could
+         * sit in the block this insertion lands in, and the order would be lost: write it now. */
+        pthread_mutex_lock(&vol->mlock);
+        if (vol->cache.removal_blocks > 0)
+                r = meta_flush(vol);
+        pthread_mutex_unlock(&vol->mlock);
+        if (r < 0)
+                goto out_busy;
         srec_i = n->rec;
         r = dir_insert(vol, nd, &nes, &nrec);
         if (r < 0)
