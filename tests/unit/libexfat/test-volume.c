@@ -51,6 +51,7 @@ static void test_label_set_get(void **state) {
         assert_int_equal(exfat_set_label(f->vol, "😀😀😀😀😀😀"), -ENAMETOOLONG);
         assert_int_equal(exfat_set_label(f->vol, "😀😀😀😀😀A"), 0); /* exactly 11 units */
         assert_int_equal(exfat_set_label(f->vol, "bad\x01"), -EINVAL);
+        assert_int_equal(exfat_set_label(f->vol, "bad\xff\xfe"), -EINVAL); /* not UTF-8 */
         assert_int_equal(exfat_set_label(f->vol, " A B "), 0); /* spaces are kept as they are */
         expect_label(f, " A B ");
         assert_int_equal(exfat_set_label(f->vol, "ÀÉÎÕÜ"), 0);
