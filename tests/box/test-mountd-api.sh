@@ -25,6 +25,17 @@ out=$(busctl --system call "$MOUNTD_DEST" "$MOUNTD_PATH" org.freedesktop.DBus.Ob
 check_eq "a{oa{sa{sv}}} 0" "$out" "GetManagedObjects with nothing mounted"
 pass "Manager, ObjectManager and Version exported"
 
+# The installed interface XML (the contract) and the live objects agree on every member.
+xml=/usr/share/dbus-1/interfaces/org.exfat.Mountd1.xml
+[ -f "$xml" ] || fail "$xml not installed"
+live=$(busctl --system introspect --xml-interface "$MOUNTD_DEST" "$MOUNTD_PATH")
+for member in $(sed -n '/<interface name="org.exfat.Mountd1.Manager">/,/<\/interface>/ s/.*<\(method\|property\|signal\) name="\([^"]*\)".*/\2/p' "$xml"); do
+        check_contains "$live" "name=\"$member\"" "live Manager introspection (member $member of the XML)"
+done
+mount_members=$(sed -n '/<interface name="org.exfat.Mountd1.Mount">/,/<\/interface>/ s/.*<\(method\|property\) name="\([^"]*\)".*/\2/p' "$xml")
+[ "$(wc -w <<<"$mount_members")" -ge 9 ] || fail "the XML's Mount interface lists too few members: $mount_members"
+pass "the installed XML's Manager members are all live; Mount lists $(wc -w <<<"$mount_members") members"
+
 make_exfat_loop dev 64M -L APITEST
 long=$(head -c 5000 /dev/zero | tr '\0' a)
 huge=$(head -c 100000 /dev/zero | tr '\0' b)

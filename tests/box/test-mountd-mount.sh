@@ -46,7 +46,12 @@ uuid=$(blkid -s UUID -o value "$dev" 2>/dev/null || true)
 [ -z "$uuid" ] || check_eq "\"$uuid\"" "$(mount_prop "$obj" Uuid)" "Uuid (blkid says $uuid)"
 check_contains "$(busctl --system call "$MOUNTD_DEST" "$MOUNTD_PATH" org.freedesktop.DBus.ObjectManager GetManagedObjects)" \
         "$obj" GetManagedObjects
-pass "mount object properties (Uuid $uuid) and GetManagedObjects"
+live=$(busctl --system introspect --xml-interface "$MOUNTD_DEST" "$obj")
+for member in $(sed -n '/<interface name="org.exfat.Mountd1.Mount">/,/<\/interface>/ s/.*<\(method\|property\) name="\([^"]*\)".*/\2/p' \
+        /usr/share/dbus-1/interfaces/org.exfat.Mountd1.xml); do
+        check_contains "$live" "name=\"$member\"" "live mount object (member $member of the XML)"
+done
+pass "mount object properties (Uuid $uuid), the XML's Mount members, GetManagedObjects"
 
 # alice owns the files and can write.
 as_user alice sh -c "echo hello > '$mp/hello.txt' && mkdir '$mp/dir' && cp /etc/services '$mp/dir/services'" ||
