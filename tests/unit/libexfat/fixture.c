@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "fixture.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -136,7 +137,14 @@ int fx_teardown(void **state) {
         if (f->fd >= 0)
                 close(f->fd);
         if (f->dir[0]) {
-                unlink(f->path);
+                /* the image and whatever else a test put next to it */
+                DIR *dir = opendir(f->dir);
+                struct dirent *de;
+                while (dir && (de = readdir(dir)))
+                        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                                unlinkat(dirfd(dir), de->d_name, 0);
+                if (dir)
+                        closedir(dir);
                 rmdir(f->dir);
         }
         free(f);

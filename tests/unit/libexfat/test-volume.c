@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Volume-wide operations: label, statfs, running out of space, sync. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fixture.h"
 
@@ -379,6 +381,44 @@ static void test_unmount_with_open_files(void **state) {
         fx_expect_content(f, "open-at-unmount", data, sizeof(data));
 }
 
+/* The library keeps no globals: two volumes mounted at once do not see each other. */
+static void test_two_volumes(void **state) {
+        struct fx *f = *state;
+        const char *extra[] = { "-c", "32K", "-L", "SECOND", NULL };
+        char path2[sizeof(f->path) + 8];
+        struct exfat_device dev2;
+        struct exfat_volume *vol2 = NULL;
+        struct exfat_stat st;
+        struct exfat_statfs sf;
+        char label[EXFAT_LABEL_MAX_UTF8 + 1];
+        int fd2;
+
+        snprintf(path2, sizeof(path2), "%s.two", f->path);
+        assert_int_equal(img_mkfs(path2, 32ull << 20, extra), 0);
+        fd2 = open(path2, O_RDWR | O_CLOEXEC);
+        assert_true(fd2 >= 0);
+        assert_int_equal(exfat_device_init_fd(&dev2, fd2), 0);
+        assert_int_equal(exfat_mount(&dev2, &f->opts, &vol2), 0);
+
+        fx_create(f, EXFAT_ROOT_INO, "same-name", "one", 3);
+        assert_int_equal(exfat_lookup(vol2, EXFAT_ROOT_INO, "same-name", &st), -ENOENT);
+        assert_int_equal(exfat_create(vol2, EXFAT_ROOT_INO, "same-name", 0, &st), 0);
+        assert_int_equal(exfat_open(vol2, st.ino), 0);
+        assert_int_equal(exfat_write(vol2, st.ino, "second", 6, 0), 6);
+        exfat_release(vol2, st.ino);
+        assert_int_equal(exfat_get_label(vol2, label, sizeof(label)), 0);
+        assert_string_equal(label, "SECOND");
+        assert_int_equal(exfat_statfs(vol2, &sf), 0);
+        assert_int_equal(sf.cluster_size, 32768);
+        fx_expect_content(f, "same-name", "one", 3);
+        assert_int_equal(exfat_unmount(vol2), 0);
+        close(fd2);
+        assert_int_equal(img_fsck(path2), 0);
+        fx_remount(f);
+        fx_expect_content(f, "same-name", "one", 3);
+        unlink(path2);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_label_set_get, fx_setup, fx_teardown),
@@ -390,6 +430,7 @@ int main(void) {
                 FX_TEST("full_volume_directory_growth", test_full_volume_directory_growth, &small_volume),
                 FX_TEST("enospc_large_write", test_enospc_large_write, &small_volume),
                 cmocka_unit_test_setup_teardown(test_unmount_with_open_files, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_two_volumes, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_sync_writes_back, fx_setup, fx_teardown),
                 FX_TEST("sync_option", test_sync_option, &wrapped),
         };
