@@ -195,6 +195,13 @@ static int method_mount(sd_bus_message *msg, void *userdata, sd_bus_error *error
         r = authorize_caller_uid(msg, &caller);
         if (r >= 0)
                 r = lookup_user(caller, &user, &caller_gid);
+        /* The files' owner gets the mount point under /run/media/$OWNER, and by default their group. */
+        uid_t owner = o.has_uid ? o.uid : caller;
+        gid_t owner_gid = caller_gid;
+        if (r >= 0 && owner != caller) {
+                user = mfree(user);
+                r = lookup_user(owner, &user, &owner_gid);
+        }
         if (r >= 0)
                 r = resolve_device(device, &path, &devnum, error);
         if (r < 0)
@@ -230,8 +237,8 @@ static int method_mount(sd_bus_message *msg, void *userdata, sd_bus_error *error
         m->step = STEP_AUTHORIZING;
         m->opts = o; /* takes the mount point string */
         m->mounted_by = caller;
-        m->owner = o.has_uid ? o.uid : caller;
-        m->gid = o.has_gid ? o.gid : caller_gid;
+        m->owner = owner;
+        m->gid = o.has_gid ? o.gid : owner_gid;
         m->user_name = TAKE_PTR(user);
         return pending_authorize(p, msg) < 0 ? -EIO : 1;
 

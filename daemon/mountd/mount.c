@@ -352,7 +352,7 @@ static int establish_mount(Mount *m) {
                 if (!m->mount_point)
                         return -ENOMEM;
         } else {
-                r = mountpoint_create_default(m->user_name, m->mounted_by, m->label, m->uuid, &m->mount_point);
+                r = mountpoint_create_default(m->user_name, m->owner, m->label, m->uuid, &m->mount_point);
                 if (r < 0) {
                         fail_later(m, ERR_FAILED, "Cannot create a mount point: %s", strerr(r));
                         return r;

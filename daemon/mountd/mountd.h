@@ -73,7 +73,7 @@ struct Mount {
         char *unit;
         char *object_path;
         char *fdname;             /* name in systemd's fd store */
-        char *user_name;
+        char *user_name;          /* the owner's, for /run/media/$USER */
 
         uid_t owner;              /* files belong to owner:gid */
         gid_t gid;

@@ -28,6 +28,11 @@ static inline void fclosep(FILE **f) {
 #define _cleanup_close_ _cleanup_(closep)
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
 #define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
 #define TAKE_FD(fd) ({ int _fd = (fd); (fd) = -1; _fd; })
 

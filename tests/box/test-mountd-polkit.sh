@@ -71,4 +71,14 @@ gcall Unmount /run/custom-mnt "{}" >/dev/null || fail "Unmount by mount point fa
 [ -e /run/custom-mnt ] && fail "/run/custom-mnt (made by the daemon) was not removed"
 pass "custom mount point made and removed; non-empty directory and a mount point refused"
 
+# root mounts for alice (uid option): the mount point is hers, under /run/media/alice.
+alice=$(id -u alice)
+out=$(gcall Mount "$dev" "{'uid': <uint32 $alice>}") || fail "Mount for alice failed: $out"
+check_contains "$out" "/run/media/alice/" "mount point of a mount for alice"
+mp=$(sed -n "s/.*, '\(.*\)').*/\1/p" <<<"$out")
+check_eq "$alice:$(id -g alice)" "$(stat -c %u:%g "$mp")" "owner of the mount for alice"
+as_user alice sh -c "echo mine > '$mp/mine.txt'" || fail "alice cannot write to the mount root made for her"
+gcall Unmount "$dev" "{}" >/dev/null || fail "Unmount failed"
+pass "a mount for another uid goes under that user's /run/media directory, owned by them"
+
 mountd_alive "$pid"
