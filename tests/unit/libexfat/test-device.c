@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fixture.h"
 
@@ -796,6 +797,27 @@ static void test_sync_mode_write_error(void **state) {
         }
 }
 
+/* libexfat/README promises that metadata reaches the device within a few seconds of the last
+ * change even when nobody syncs (a stick pulled without unmounting keeps recent work). */
+static void test_background_write_back(void **state) {
+        struct fx *f = *state;
+        struct img_entry e;
+        double t0 = now_seconds();
+        int r = -ENOENT;
+
+        fx_create(f, EXFAT_ROOT_INO, "unsynced", "data", 4);
+        while (now_seconds() - t0 < 8) {
+                r = img_find(f->fd, &f->g, "unsynced", &e);
+                if (r == 0 && e.size == 4)
+                        break;
+                usleep(100 * 1000);
+        }
+        fprintf(stderr, "# entry on the device after %.1f s\n", now_seconds() - t0);
+        if (r != 0 || e.size != 4)
+                fail_msg("the new file's entry was not on the device 8 s after the change");
+        fx_expect_oracle_content(f, "unsynced", "data", 4);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 FX_TEST("write_error_then_recovery", test_write_error_then_recovery, &wrapped),
@@ -808,6 +830,7 @@ int main(void) {
                 FX_TEST("write_order_fragmented", test_write_order_fragmented, &wrapped_small),
                 FX_TEST("large_sequential_io", test_large_sequential_io, &wrapped_big),
                 FX_TEST("metadata_writes_small", test_metadata_writes_small, &wrapped_1g),
+                FX_TEST("background_write_back", test_background_write_back, &wrapped),
                 FX_TEST("power_cut", test_power_cut, &wrapped_small_unmounted),
                 FX_TEST("power_cut_cluster_reuse", test_power_cut_cluster_reuse, &wrapped_small_unmounted),
                 FX_TEST("power_cut_chain_conversion", test_power_cut_chain_conversion, &wrapped_small_unmounted),
