@@ -267,8 +267,34 @@ fail:
         return r;
 }
 
+static int hold_free(struct exfat_volume *vol, struct exfat_node *n, uint32_t c, uint32_t len) {
+        if (n->nheld == n->capheld) {
+                uint32_t cap = n->capheld ? n->capheld * 2 : 4;
+                struct pending_free *p = realloc(n->held, cap * sizeof(*p));
+                if (!p)
+                        return -ENOMEM;
+                mem_account(vol, (ssize_t) ((cap - n->capheld) * sizeof(*p)));
+                n->held = p;
+                n->capheld = cap;
+        }
+        n->held[n->nheld++] = (struct pending_free){ c, len };
+        return 0;
+}
+
+void chain_release_held(struct exfat_volume *vol, struct exfat_node *n) {
+        pthread_mutex_lock(&vol->mlock);
+        for (uint32_t i = 0; i < n->nheld; i++)
+                if (bitmap_defer_free(vol, n->held[i].start, n->held[i].len) < 0)
+                        vol_warn(vol, "out of memory: %u clusters leaked until the next mount", n->held[i].len);
+        pthread_mutex_unlock(&vol->mlock);
+        mem_account(vol, -(ssize_t) (n->capheld * sizeof(struct pending_free)));
+        free(n->held);
+        n->held = NULL;
+        n->nheld = n->capheld = 0;
+}
+
 /* Caller holds mlock. Releases clusters beyond `keep`; they become reusable after the next
- * metadata flush. */
+ * metadata flush (and, for a truncation, only once the node's new size is committed). */
 int chain_shrink(struct exfat_volume *vol, struct exfat_node *n, uint32_t keep) {
         int r;
 
@@ -283,7 +309,10 @@ int chain_shrink(struct exfat_volume *vol, struct exfat_node *n, uint32_t keep) 
                 if (n->is_dir)
                         cache_drop_range(vol, cluster_offset(vol, e->pcl + skip),
                                          (uint64_t) (e->len - skip) << vol->cluster_shift);
-                r = bitmap_defer_free(vol, e->pcl + skip, e->len - skip);
+                if (n->hold_frees)
+                        r = hold_free(vol, n, e->pcl + skip, e->len - skip);
+                else
+                        r = bitmap_defer_free(vol, e->pcl + skip, e->len - skip);
                 if (r < 0)
                         return r;
         }

@@ -204,7 +204,8 @@ out:
         return r;
 }
 
-/* io lock not held. Truncates up (clusters allocated, ValidDataLength unchanged) or down. */
+/* io lock not held. Truncates up (clusters allocated, ValidDataLength unchanged) or down; the
+ * clusters cut off are held by the node until the caller committed the new size (chain_release_held). */
 int file_truncate(struct exfat_volume *vol, struct exfat_node *n, uint64_t size) {
         struct timespec now;
         int r;
@@ -213,8 +214,11 @@ int file_truncate(struct exfat_volume *vol, struct exfat_node *n, uint64_t size)
                 return -EFBIG;
         pthread_rwlock_wrlock(&n->io);
         r = chain_load(vol, n);
-        if (r >= 0)
+        if (r >= 0) {
+                n->hold_frees = true;
                 r = resize_chain(vol, n, size);
+                n->hold_frees = false;
+        }
         if (r >= 0) {
                 time_now_rounded(&now);
                 pthread_mutex_lock(&n->mtx);

@@ -101,6 +101,8 @@ stat:
         pthread_mutex_lock(&vol->lock);
         if (sa->valid)
                 r = node_commit(vol, n);
+        if (n->nheld)
+                chain_release_held(vol, n);
         if (r >= 0 && sa->valid)
                 r = vol_after_change(vol);
         pthread_mutex_unlock(&vol->lock);

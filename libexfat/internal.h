@@ -52,6 +52,10 @@ struct bcache {
         size_t removal_blocks; /* dirty blocks flagged as holding a removal */
 };
 
+struct pending_free {
+        uint32_t start, len;
+};
+
 /* ---- in-memory cluster map of a chain ---- */
 struct extent {
         uint32_t fcl; /* first file cluster index of the run */
@@ -110,10 +114,12 @@ struct exfat_node {
         bool ext_valid;
 
         struct dir_index *dir; /* directories, under vol->lock */
-};
 
-struct pending_free {
-        uint32_t start, len;
+        /* Clusters cut off by a truncation whose new size is not in the entry yet: they join the
+         * volume's deferred frees only after node_commit() (under mlock). */
+        bool hold_frees;
+        struct pending_free *held;
+        uint32_t nheld, capheld;
 };
 
 struct exfat_volume {
@@ -239,6 +245,7 @@ int chain_map(const struct exfat_node *n, uint32_t fcl, uint32_t *pcl, uint32_t 
 int chain_grow(struct exfat_volume *vol, struct exfat_node *n, uint32_t add); /* mlock */
 int chain_shrink(struct exfat_volume *vol, struct exfat_node *n, uint32_t keep); /* mlock */
 int chain_walk_free(struct exfat_volume *vol, uint32_t first, uint64_t size, bool contiguous); /* mlock */
+void chain_release_held(struct exfat_volume *vol, struct exfat_node *n); /* takes mlock */
 
 /* upcase.c */
 int upcase_load(struct exfat_volume *vol, uint32_t first_cluster, uint64_t length, uint32_t checksum);

@@ -94,6 +94,8 @@ void node_free(struct exfat_volume *vol, struct exfat_node *n) {
         dir_index_free(vol, n);
         mem_account(vol, -(ssize_t) (sizeof(*n) + n->cap_ext * sizeof(struct extent)));
         free(n->ext);
+        if (n->nheld)
+                chain_release_held(vol, n);
         pthread_rwlock_destroy(&n->io);
         pthread_mutex_destroy(&n->mtx);
         free(n);
