@@ -613,6 +613,20 @@ int mount_begin(Mount *m, sd_bus_message *request) {
         m->request = sd_bus_message_ref(request);
         m->step = STEP_STARTING;
         r = device_open(m->device, m->devnum, m->purpose == PURPOSE_MOUNT && m->opts.read_only, &m->device_fd);
+        if ((r == -EROFS || r == -EACCES) && m->purpose == PURPOSE_MOUNT && !m->opts.read_only)
+                r = device_open(m->device, m->devnum, true, &m->device_fd);
+        int ro = 0;
+        if (r >= 0 && (ioctl(m->device_fd, BLKROGET, &ro) < 0 || ro)) {
+                /* A write-protected medium (an SD card's lock switch, a read-only loop device): the
+                 * kernel would refuse a read-write mount, and a label cannot be written. */
+                if (m->purpose == PURPOSE_LABEL) {
+                        fail_later(m, ERR_FAILED, "%s is write-protected.", m->device);
+                        goto fail;
+                }
+                if (!m->opts.read_only)
+                        log_info("%s: the device is write-protected; mounting it read-only", m->device);
+                m->opts.read_only = true;
+        }
         if (r < 0) {
                 fail_later(m, r == -EBUSY ? ERR_BUSY : ERR_NO_SUCH_DEVICE, "Cannot open %s: %s", m->device,
                             r == -EBUSY ? "it is in use" : strerr(r));

@@ -82,3 +82,17 @@ fsck_clean "$dev"
 pass "force mounts the dirty volume read-write; unmounted cleanly"
 
 mountd_alive "$pid"
+
+# A write-protected device (a read-only loop device, like an SD card's lock switch): mounted
+# read-only instead of refused; relabelling it fails with a named error.
+make_image roimg 64M -L WPROT
+ro=$(losetup -f --show -r "$roimg") || fail "losetup -r failed"
+on_exit "losetup -d '$ro' 2>/dev/null || true"
+unmount_at_exit "$ro"
+mount_as alice "$ro"
+check_eq true "$(mount_prop "$MOUNT_OBJ" ReadOnly)" "ReadOnly of a write-protected device"
+findmnt -n -o OPTIONS --mountpoint "$MOUNT_POINT" | grep -qw ro || fail "write-protected device not mounted ro"
+unmount_as alice "$ro"
+expect_error Failed Label "$ro" "NOPE" "{}"
+check_eq WPROT "$(label_of "$ro")" "label of the write-protected device"
+pass "write-protected device: mounted read-only; Label refused"
