@@ -309,8 +309,7 @@ static void send_device(Mount *m) {
                 mount_abandon(m, why);
                 return;
         }
-        closep(&m->device_fd);
-        m->device_fd = -1;
+        m->device_fd = safe_close(m->device_fd);
         m->step = STEP_WAIT_PROBED;
         (void) arm_timer(m, TIMEOUT_PROBE);
 }
@@ -415,8 +414,6 @@ static void on_probed(Mount *m, const struct link_probed *p) {
                 mount_abandon(m, "worker sent an invalid probe result");
                 return;
         }
-        closep(&m->device_fd);
-        m->device_fd = -1;
         if (p->status < 0) {
                 log_error("%s: worker could not open the volume: %s", m->device, strerr(p->status));
                 if (p->status == -EINVAL || p->status == -EMEDIUMTYPE || p->status == -ENOTSUP)

@@ -18,6 +18,11 @@ static inline void closep(int *fd) {
                 errno = saved;
         }
 }
+/* Closes fd if open; returns -1 for the caller to store. */
+static inline int safe_close(int fd) {
+        closep(&fd);
+        return -1;
+}
 static inline void fclosep(FILE **f) {
         if (*f)
                 fclose(*f);
