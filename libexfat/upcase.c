@@ -21,7 +21,7 @@ int upcase_load(struct exfat_volume *vol, uint32_t first, uint64_t length, uint3
                 vol_err(vol, "up-case table entry invalid (cluster %u, %llu bytes)", first, (unsigned long long) length);
                 return -EIO;
         }
-        raw = malloc(length);
+        raw = calloc(1, length);
         vol->upcase = malloc(65536 * sizeof(uint16_t));
         if (!raw || !vol->upcase)
                 return -ENOMEM;

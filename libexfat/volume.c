@@ -317,7 +317,7 @@ int exfat_unmount(struct exfat_volume *vol) {
                         r = vol_sync_locked(vol);
                 if (r >= 0 && !vol->was_dirty) {
                         pthread_mutex_lock(&vol->mlock);
-                        r = boot_write_flags(vol, vol->volume_flags & ~VOLUME_FLAG_DIRTY, percent_in_use(vol));
+                        r = boot_write_flags(vol, (uint16_t) (vol->volume_flags & ~VOLUME_FLAG_DIRTY), percent_in_use(vol));
                         if (r >= 0)
                                 r = dev_flush(vol);
                         pthread_mutex_unlock(&vol->mlock);
