@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/* Random operations applied both to the library and to a small in-memory model; the volume must
+ * agree with the model at every check (names as stored, sizes, contents), and after every remount
+ * fsck and the bitmap accounting must pass. Deterministic: EXFAT_MODEL_SEED / EXFAT_MODEL_OPS. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "fixture.h"
+
+#define MAX_FILES 64
+#define MAX_SIZE (96 * 1024)
+
+static const char *const dirs[] = { "", "d1", "d2", "d1/sub" };
+#define N_DIRS 4
+static const char *const names[] = { "a", "B", "file.txt", "FILE.TXT", "é", "É", "long name with spaces and more",
+                                     "x" };
+#define N_NAMES 8
+
+struct mfile {
+        bool used;
+        int dir;
+        char name[64];
+        uint8_t *data;
+        size_t size;
+};
+
+struct model {
+        struct mfile f[MAX_FILES];
+};
+
+static uint32_t rnd(uint32_t *s) {
+        *s ^= *s << 13;
+        *s ^= *s >> 17;
+        *s ^= *s << 5;
+        return *s;
+}
+
+/* Case-insensitive compare for the names used here (ASCII and é/É). */
+static bool same_name(const char *a, const char *b) {
+        if (strcasecmp(a, b) == 0)
+                return true;
+        return (strcmp(a, "é") == 0 || strcmp(a, "É") == 0) && (strcmp(b, "é") == 0 || strcmp(b, "É") == 0);
+}
+
+static struct mfile *m_find(struct model *m, int dir, const char *name) {
+        for (int i = 0; i < MAX_FILES; i++)
+                if (m->f[i].used && m->f[i].dir == dir && same_name(m->f[i].name, name))
+                        return &m->f[i];
+        return NULL;
+}
+
+static struct mfile *m_pick(struct model *m, uint32_t *seed) {
+        int start = (int) (rnd(seed) % MAX_FILES);
+        for (int k = 0; k < MAX_FILES; k++) {
+                struct mfile *x = &m->f[(start + k) % MAX_FILES];
+                if (x->used)
+                        return x;
+        }
+        return NULL;
+}
+
+static uint64_t dir_ino(struct fx *f, int dir) {
+        return dir == 0 ? EXFAT_ROOT_INO : fx_walk(f, dirs[dir]);
+}
+
+static uint64_t file_ino(struct fx *f, const struct mfile *x) {
+        struct exfat_stat st;
+        int r = exfat_lookup(f->vol, dir_ino(f, x->dir), x->name, &st);
+        if (r != 0)
+                fail_msg("lookup of %s/%s: %s", dirs[x->dir], x->name, strerror(-r));
+        return st.ino;
+}
+
+static void m_check_file(struct fx *f, const struct mfile *x) {
+        char path[128];
+        snprintf(path, sizeof(path), "%s%s%s", dirs[x->dir], x->dir ? "/" : "", x->name);
+        fx_expect_content(f, path, x->data, x->size);
+}
+
+/* Every directory lists exactly the model's names (as stored), every file has its content. */
+static void m_check_all(struct fx *f, struct model *m) {
+        for (int d = 0; d < N_DIRS; d++) {
+                struct dirlist dl;
+                size_t want = 0;
+                assert_int_equal(fx_readdir_all(f, dir_ino(f, d), &dl), 0);
+                for (int i = 0; i < MAX_FILES; i++)
+                        if (m->f[i].used && m->f[i].dir == d) {
+                                want++;
+                                if (!dirlist_has(&dl, m->f[i].name))
+                                        fail_msg("\"%s\" missing from %s/", m->f[i].name, dirs[d]);
+                        }
+                for (int s = 0; s < N_DIRS; s++) /* subdirectories of d */
+                        if (s != d && strncmp(dirs[s], dirs[d], strlen(dirs[d])) == 0 && strlen(dirs[s]) > strlen(dirs[d]) &&
+                            strchr(dirs[s] + strlen(dirs[d]) + (d ? 1 : 0), '/') == NULL)
+                                want++;
+                if (dl.n != want)
+                        fail_msg("%s/ lists %zu entries, the model has %zu", dirs[d], dl.n, want);
+                dirlist_free(&dl);
+        }
+        for (int i = 0; i < MAX_FILES; i++)
+                if (m->f[i].used)
+                        m_check_file(f, &m->f[i]);
+}
+
+static void op_create(struct fx *f, struct model *m, uint32_t *seed) {
+        int d = (int) (rnd(seed) % N_DIRS);
+        const char *name = names[rnd(seed) % N_NAMES];
+        struct mfile *x = m_find(m, d, name);
+        struct exfat_stat st;
+        int r = exfat_create(f->vol, dir_ino(f, d), name, 0, &st);
+
+        if (x) {
+                if (r != -EEXIST)
+                        fail_msg("create %s/%s over %s: %d, expected -EEXIST", dirs[d], name, x->name, r);
+                return;
+        }
+        if (r != 0)
+                fail_msg("create %s/%s: %s", dirs[d], name, strerror(-r));
+        exfat_forget(f->vol, st.ino, 1);
+        for (int i = 0; i < MAX_FILES; i++)
+                if (!m->f[i].used) {
+                        m->f[i] = (struct mfile) { .used = true, .dir = d, .data = calloc(1, MAX_SIZE + 1) };
+                        assert_non_null(m->f[i].data);
+                        snprintf(m->f[i].name, sizeof(m->f[i].name), "%s", name);
+                        return;
+                }
+        /* model full: undo */
+        assert_int_equal(exfat_unlink(f->vol, dir_ino(f, d), name), 0);
+}
+
+static void op_write(struct fx *f, struct model *m, uint32_t *seed) {
+        struct mfile *x = m_pick(m, seed);
+        uint8_t buf[16384];
+        size_t off, len;
+        uint64_t ino;
+
+        if (!x)
+                return;
+        off = rnd(seed) % (x->size + 8192);
+        len = 1 + rnd(seed) % sizeof(buf);
+        if (off + len > MAX_SIZE)
+                return;
+        fill_pattern(buf, len, rnd(seed));
+        ino = file_ino(f, x);
+        assert_int_equal(exfat_open(f->vol, ino), 0);
+        fx_write(f, ino, buf, len, off);
+        exfat_release(f->vol, ino);
+        exfat_forget(f->vol, ino, 1);
+        if (off > x->size)
+                memset(x->data + x->size, 0, off - x->size);
+        memcpy(x->data + off, buf, len);
+        if (off + len > x->size)
+                x->size = off + len;
+}
+
+static void op_truncate(struct fx *f, struct model *m, uint32_t *seed) {
+        struct mfile *x = m_pick(m, seed);
+        struct exfat_setattr sa = { .valid = EXFAT_SET_SIZE };
+        struct exfat_stat st;
+        uint64_t ino;
+
+        if (!x)
+                return;
+        sa.size = rnd(seed) % MAX_SIZE;
+        ino = file_ino(f, x);
+        assert_int_equal(exfat_setattr(f->vol, ino, &sa, &st), 0);
+        exfat_forget(f->vol, ino, 1);
+        if (sa.size > x->size)
+                memset(x->data + x->size, 0, sa.size - x->size);
+        x->size = sa.size;
+}
+
+static void op_rename(struct fx *f, struct model *m, uint32_t *seed) {
+        struct mfile *x = m_pick(m, seed), *t;
+        int d = (int) (rnd(seed) % N_DIRS);
+        const char *name = names[rnd(seed) % N_NAMES];
+        unsigned flags = (rnd(seed) % 4 == 0) ? EXFAT_RENAME_NOREPLACE : 0;
+        int r;
+
+        if (!x)
+                return;
+        t = m_find(m, d, name);
+        r = exfat_rename(f->vol, dir_ino(f, x->dir), x->name, dir_ino(f, d), name, flags);
+        if (t && t != x && (flags & EXFAT_RENAME_NOREPLACE)) {
+                if (r != -EEXIST)
+                        fail_msg("rename NOREPLACE %s/%s -> %s/%s (exists): %d", dirs[x->dir], x->name, dirs[d], name, r);
+                return;
+        }
+        if (r != 0)
+                fail_msg("rename %s/%s -> %s/%s: %s", dirs[x->dir], x->name, dirs[d], name, strerror(-r));
+        if (t && t != x) {
+                free(t->data);
+                t->used = false;
+        }
+        x->dir = d;
+        snprintf(x->name, sizeof(x->name), "%s", name);
+}
+
+static void op_unlink(struct fx *f, struct model *m, uint32_t *seed) {
+        struct mfile *x = m_pick(m, seed);
+        int r;
+
+        if (!x)
+                return;
+        r = exfat_unlink(f->vol, dir_ino(f, x->dir), x->name);
+        if (r != 0)
+                fail_msg("unlink %s/%s: %s", dirs[x->dir], x->name, strerror(-r));
+        free(x->data);
+        x->used = false;
+}
+
+static void run_model(struct fx *f, uint32_t seed, int ops) {
+        struct model *m = calloc(1, sizeof(*m));
+
+        assert_non_null(m);
+        fx_mkdir(f, EXFAT_ROOT_INO, "d1");
+        fx_mkdir(f, EXFAT_ROOT_INO, "d2");
+        fx_mkdir(f, fx_walk(f, "d1"), "sub");
+        fprintf(stderr, "# model: seed 0x%x, %d operations\n", seed, ops);
+        for (int i = 1; i <= ops; i++) {
+                switch (rnd(&seed) % 10) {
+                case 0:
+                case 1:
+                case 2:
+                        op_create(f, m, &seed);
+                        break;
+                case 3:
+                case 4:
+                case 5:
+                        op_write(f, m, &seed);
+                        break;
+                case 6:
+                        op_truncate(f, m, &seed);
+                        break;
+                case 7:
+                        op_rename(f, m, &seed);
+                        break;
+                case 8:
+                        op_unlink(f, m, &seed);
+                        break;
+                case 9: {
+                        struct mfile *x = m_pick(m, &seed);
+                        if (x)
+                                m_check_file(f, x);
+                        break;
+                }
+                }
+                if (i % 250 == 0) {
+                        m_check_all(f, m);
+                        fx_remount(f);
+                        m_check_all(f, m);
+                }
+        }
+        for (int i = 0; i < MAX_FILES; i++)
+                if (m->f[i].used)
+                        free(m->f[i].data);
+        free(m);
+}
+
+static void test_model(void **state) {
+        const char *s = getenv("EXFAT_MODEL_SEED"), *n = getenv("EXFAT_MODEL_OPS");
+        run_model(*state, s ? (uint32_t) strtoul(s, NULL, 0) : 0xC0FFEEu, n ? atoi(n) : 1500);
+}
+
+static const struct fx_params cluster_32k = { .cluster = "32K" };
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_model, fx_setup, fx_teardown),
+                FX_TEST("model_32k", test_model, &cluster_32k),
+        };
+        FX_REQUIRE_TOOLS();
+        return cmocka_run_group_tests_name("libexfat/model", tests, NULL, NULL);
+}
