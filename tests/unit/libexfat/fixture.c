@@ -72,7 +72,7 @@ static int setup_inner(void **state) {
                 wrapdev_init(&f->wrap, &f->fdev);
                 f->dev = &f->wrap.dev;
         }
-        f->opts = (struct exfat_options) { .log = test_log };
+        f->opts = (struct exfat_options) { .log = test_log, .cache_budget = f->p.cache_budget };
         if (!f->p.no_mount) {
                 r = exfat_mount(f->dev, &f->opts, &f->vol);
                 if (r < 0) {

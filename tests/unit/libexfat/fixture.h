@@ -25,6 +25,7 @@ struct fx_params {
         bool no_mount;          /* leave mounting to the test */
         bool wrap;              /* mount through a wrapdev */
         bool damaged;           /* the test damages the image: no end check at teardown */
+        size_t cache_budget;    /* exfat_options.cache_budget; 0 = the library's default */
 };
 
 struct fx {

@@ -28,8 +28,18 @@ struct mfile {
         size_t size;
 };
 
+/* Files unlinked while open: still readable and writable through their inode number. */
+struct orphan {
+        bool used;
+        uint64_t ino;
+        uint8_t *data;
+        size_t size;
+};
+#define MAX_ORPHANS 4
+
 struct model {
         struct mfile f[MAX_FILES];
+        struct orphan o[MAX_ORPHANS];
 };
 
 static uint32_t rnd(uint32_t *s) {
@@ -213,6 +223,64 @@ static void op_unlink(struct fx *f, struct model *m, uint32_t *seed) {
         x->used = false;
 }
 
+
+static void op_orphan(struct fx *f, struct model *m, uint32_t *seed) {
+        struct mfile *x = m_pick(m, seed);
+        struct orphan *o = NULL;
+        uint64_t ino;
+
+        for (int i = 0; i < MAX_ORPHANS; i++)
+                if (!m->o[i].used)
+                        o = &m->o[i];
+        if (!x || !o)
+                return;
+        ino = file_ino(f, x); /* keeps this lookup reference until release */
+        assert_int_equal(exfat_open(f->vol, ino), 0);
+        assert_int_equal(exfat_unlink(f->vol, dir_ino(f, x->dir), x->name), 0);
+        *o = (struct orphan) { .used = true, .ino = ino, .data = x->data, .size = x->size };
+        x->used = false;
+        x->data = NULL;
+}
+
+static void op_orphan_io(struct fx *f, struct model *m, uint32_t *seed) {
+        struct orphan *o = &m->o[rnd(seed) % MAX_ORPHANS];
+        uint8_t buf[8192], back[MAX_SIZE];
+        size_t off, len;
+
+        if (!o->used)
+                return;
+        if (rnd(seed) % 3 == 0) {
+                exfat_release(f->vol, o->ino);
+                exfat_forget(f->vol, o->ino, 1);
+                free(o->data);
+                o->used = false;
+                return;
+        }
+        off = rnd(seed) % (o->size + 4096);
+        len = 1 + rnd(seed) % sizeof(buf);
+        if (off + len <= MAX_SIZE) {
+                fill_pattern(buf, len, rnd(seed));
+                fx_write(f, o->ino, buf, len, off);
+                if (off > o->size)
+                        memset(o->data + o->size, 0, off - o->size);
+                memcpy(o->data + off, buf, len);
+                if (off + len > o->size)
+                        o->size = off + len;
+        }
+        assert_int_equal(exfat_read(f->vol, o->ino, back, sizeof(back), 0), o->size);
+        if (memcmp(back, o->data, o->size) != 0)
+                fail_msg("an unlinked open file lost its content");
+}
+
+/* Open orphans may stay open across an unmount: the library frees them then. */
+static void drop_orphans(struct model *m) {
+        for (int i = 0; i < MAX_ORPHANS; i++)
+                if (m->o[i].used) {
+                        free(m->o[i].data);
+                        m->o[i].used = false;
+                }
+}
+
 static void run_model(struct fx *f, uint32_t seed, int ops) {
         struct model *m = calloc(1, sizeof(*m));
 
@@ -222,7 +290,13 @@ static void run_model(struct fx *f, uint32_t seed, int ops) {
         fx_mkdir(f, fx_walk(f, "d1"), "sub");
         fprintf(stderr, "# model: seed 0x%x, %d operations\n", seed, ops);
         for (int i = 1; i <= ops; i++) {
-                switch (rnd(&seed) % 10) {
+                switch (rnd(&seed) % 12) {
+                case 10:
+                        op_orphan(f, m, &seed);
+                        break;
+                case 11:
+                        op_orphan_io(f, m, &seed);
+                        break;
                 case 0:
                 case 1:
                 case 2:
@@ -252,12 +326,14 @@ static void run_model(struct fx *f, uint32_t seed, int ops) {
                 if (i % 250 == 0) {
                         m_check_all(f, m);
                         fx_remount(f);
+                        drop_orphans(m);
                         m_check_all(f, m);
                 }
         }
         for (int i = 0; i < MAX_FILES; i++)
                 if (m->f[i].used)
                         free(m->f[i].data);
+        drop_orphans(m);
         free(m);
 }
 
@@ -267,11 +343,13 @@ static void test_model(void **state) {
 }
 
 static const struct fx_params cluster_32k = { .cluster = "32K" };
+static const struct fx_params tiny_cache = { .cache_budget = 8 * 1024 };
 
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_model, fx_setup, fx_teardown),
                 FX_TEST("model_32k", test_model, &cluster_32k),
+                FX_TEST("model_tiny_cache", test_model, &tiny_cache),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/model", tests, NULL, NULL);
