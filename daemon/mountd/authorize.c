@@ -71,7 +71,7 @@ done:
         return 0;
 }
 
-int authorize_check(sd_bus_message *request, const char *action, bool no_user_interaction,
+int authorize_check(sd_bus_message *request, const char *action, const char *device, bool no_user_interaction,
                     authorize_callback_t callback, void *userdata) {
         sd_bus *bus = sd_bus_message_get_bus(request);
         sd_bus_message *call = NULL;
@@ -93,8 +93,9 @@ int authorize_check(sd_bus_message *request, const char *action, bool no_user_in
                                            "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(call, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name", "s", sender, action, 0,
-                                  (uint32_t) (interactive ? 1 : 0), "");
+        /* The device as a detail: rules can match on it (action.lookup("device")) and agents show it. */
+        r = sd_bus_message_append(call, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name", "s", sender, action, 1,
+                                  "device", device, (uint32_t) (interactive ? 1 : 0), "");
         if (r < 0)
                 goto out;
 

@@ -30,6 +30,7 @@ struct pending {
         Manager *mgr;
         enum request_kind kind;
         dev_t devnum;
+        char *device;             /* resolved path, a polkit detail */
         const char *actions[2];
         unsigned n_actions, next;
         bool no_user_interaction;
@@ -38,6 +39,7 @@ struct pending {
 };
 
 static void pending_free(struct pending *p) {
+        free(p->device);
         free(p->label);
         free(p);
 }
@@ -104,7 +106,7 @@ static void on_authorized(sd_bus_message *request, int result, const sd_bus_erro
 /* Walks through the actions; the last answer proceeds with the request. Frees p at the end. */
 static int pending_authorize(struct pending *p, sd_bus_message *request) {
         while (p->next < p->n_actions) {
-                int r = authorize_check(request, p->actions[p->next], p->no_user_interaction, on_authorized, p);
+                int r = authorize_check(request, p->actions[p->next], p->device, p->no_user_interaction, on_authorized, p);
                 if (r == 0)
                         return 0; /* on_authorized continues */
                 if (r < 0) {
@@ -122,10 +124,15 @@ static int pending_authorize(struct pending *p, sd_bus_message *request) {
         return 0;
 }
 
-static struct pending *pending_new(Manager *mgr, enum request_kind kind, dev_t devnum, bool no_ui) {
+static struct pending *pending_new(Manager *mgr, enum request_kind kind, const char *device, dev_t devnum, bool no_ui) {
         struct pending *p = calloc(1, sizeof(*p));
         if (!p)
                 return NULL;
+        p->device = strdup(device);
+        if (!p->device) {
+                free(p);
+                return NULL;
+        }
         p->mgr = mgr;
         p->kind = kind;
         p->devnum = devnum;
@@ -222,7 +229,7 @@ static int method_mount(sd_bus_message *msg, void *userdata, sd_bus_error *error
 
         bool system = !device_is_removable(path, devnum) || o.mount_point || (o.has_uid && o.uid != caller) ||
                       (o.has_gid && o.gid != caller_gid);
-        struct pending *p = pending_new(mgr, REQ_MOUNT, devnum, o.no_user_interaction);
+        struct pending *p = pending_new(mgr, REQ_MOUNT, path, devnum, o.no_user_interaction);
         if (!p) {
                 r = -ENOMEM;
                 goto fail;
@@ -286,9 +293,13 @@ static int method_label(sd_bus_message *msg, void *userdata, sd_bus_error *error
         if (!m && device_is_mounted(devnum) != 0)
                 return sd_bus_error_setf(error, ERR_BUSY, "%s is mounted by someone else.", path);
 
-        struct pending *p = pending_new(mgr, m ? REQ_LABEL_MOUNTED : REQ_LABEL_UNMOUNTED, devnum, o.no_user_interaction);
-        if (!p || !(p->label = strdup(label))) {
-                free(p);
+        struct pending *p = pending_new(mgr, m ? REQ_LABEL_MOUNTED : REQ_LABEL_UNMOUNTED, path, devnum,
+                                        o.no_user_interaction);
+        if (!p)
+                return -ENOMEM;
+        p->label = strdup(label);
+        if (!p->label) {
+                pending_free(p);
                 return -ENOMEM;
         }
         p->actions[p->n_actions++] = ACTION_LABEL;
@@ -320,7 +331,7 @@ int manager_handle_unmount(Manager *mgr, Mount *m, sd_bus_message *msg, const st
         if (m->purpose != PURPOSE_MOUNT || m->state == STATE_MOUNTING)
                 return sd_bus_error_setf(error, ERR_NOT_MOUNTED, "%s is not mounted yet.", m->device);
 
-        struct pending *p = pending_new(mgr, REQ_UNMOUNT, m->devnum, o->no_user_interaction);
+        struct pending *p = pending_new(mgr, REQ_UNMOUNT, m->device, m->devnum, o->no_user_interaction);
         if (!p)
                 return -ENOMEM;
         p->force = o->force;

@@ -81,4 +81,22 @@ as_user alice sh -c "echo mine > '$mp/mine.txt'" || fail "alice cannot write to 
 gcall Unmount "$dev" "{}" >/dev/null || fail "Unmount failed"
 pass "a mount for another uid goes under that user's /run/media directory, owned by them"
 
+# The device is a detail of every check: a rule may grant mount-system for one device only.
+rules=$(mktemp /var/tmp/mountd-device-rule.XXXXXX)
+on_exit "rm -f '$rules'"
+cat >"$rules" <<EOR
+polkit.addRule(function(action, subject) {
+        if (action.id == "org.exfat.mountd.mount-system" && subject.user == "alice" &&
+            action.lookup("device") == "$dev")
+                return polkit.Result.YES;
+});
+EOR
+mv "$rules" "$rules.rules"
+on_exit "rm -f '$rules.rules'"
+box_polkit_rules "$rules.rules"
+mount_as alice "$dev" 1 mount-point s /run/alice-dev
+unmount_as alice /run/alice-dev
+expect_error NotAuthorized as alice Mount "$other" "{'mount-point': <'/run/alice-other'>}"
+pass "a rule matching action.lookup(\"device\") grants mount-system for $dev only"
+
 mountd_alive "$pid"
