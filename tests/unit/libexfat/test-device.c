@@ -17,6 +17,8 @@ static const struct fx_params wrapped_big = { .wrap = true, .size = 160 * MiB };
 static const struct fx_params wrapped_unmounted = { .wrap = true, .no_mount = true };
 static const struct fx_params wrapped_small = { .wrap = true, .size = 8 * MiB };
 static const struct fx_params wrapped_small_unmounted = { .wrap = true, .size = 8 * MiB, .no_mount = true };
+static const struct fx_params wrapped_small_4k_sectors = { .wrap = true, .size = 8 * MiB, .no_mount = true,
+                                                             .sector_4k = true };
 static const struct fx_params wrapped_1g = { .wrap = true, .size = 1024 * MiB };
 
 static void test_write_error_then_recovery(void **state) {
@@ -837,6 +839,7 @@ int main(void) {
                 FX_TEST("power_cut_namespace", test_power_cut_namespace, &wrapped_small_unmounted),
                 FX_TEST("power_cut_distant_rename", test_power_cut_distant_rename, &wrapped_small_unmounted),
                 FX_TEST("power_cut_sync_option", test_power_cut_sync_option, &wrapped_small_unmounted),
+                FX_TEST("power_cut_4k_sectors", test_power_cut, &wrapped_small_4k_sectors),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/device", tests, NULL, NULL);

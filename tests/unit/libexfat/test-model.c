@@ -344,12 +344,14 @@ static void test_model(void **state) {
 
 static const struct fx_params cluster_32k = { .cluster = "32K" };
 static const struct fx_params tiny_cache = { .cache_budget = 8 * 1024 };
+static const struct fx_params sectors_4k = { .sector_4k = true, .cluster = "16K" };
 
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_model, fx_setup, fx_teardown),
                 FX_TEST("model_32k", test_model, &cluster_32k),
                 FX_TEST("model_tiny_cache", test_model, &tiny_cache),
+                FX_TEST("model_4k_sectors", test_model, &sectors_4k),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/model", tests, NULL, NULL);
