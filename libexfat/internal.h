@@ -139,6 +139,8 @@ struct exfat_volume {
         uint8_t *boot0;                 /* sector 0 as on the device, sector_size bytes */
         uint8_t *boot_backup;           /* backup region to restore over a damaged main one */
 
+        uint32_t hash_seed; /* directory index keys (name.c) */
+
         /* up-case table */
         uint16_t *upcase; /* 65536 entries */
 

@@ -115,15 +115,21 @@ uint16_t name_hash(const struct exfat_volume *vol, const uint16_t *name, size_t 
         return h;
 }
 
-/* Index key: FNV-1a over the up-cased name (the on-disk 16-bit NameHash collides too often for
- * large directories). */
+/* Index key: FNV-1a over the up-cased name, started from a per-mount random seed and finished with
+ * a final mix (the on-disk 16-bit NameHash collides too often for large directories, and names
+ * crafted to collide under a fixed hash would make every lookup on such a volume walk them all). */
 uint32_t name_key(const struct exfat_volume *vol, const uint16_t *name, size_t len) {
-        uint32_t h = 2166136261u;
+        uint32_t h = 2166136261u ^ vol->hash_seed;
         for (size_t i = 0; i < len; i++) {
                 uint16_t c = upcase(vol, name[i]);
                 h = (h ^ (c & 0xFF)) * 16777619u;
                 h = (h ^ (c >> 8)) * 16777619u;
         }
+        h ^= h >> 16;
+        h *= 0x85EBCA6Bu;
+        h ^= h >> 13;
+        h *= 0xC2B2AE35u;
+        h ^= h >> 16;
         return h;
 }
 

@@ -16,6 +16,8 @@
  *   Order: vol->lock -> node->io -> vol->mlock -> node->mtx. File I/O drops node->io before it
  *   takes vol->lock to record the new size in the directory entry.
  */
+#include <sys/random.h>
+
 #include "internal.h"
 
 static int root_scan(struct exfat_volume *vol, uint32_t *bm_cluster, uint64_t *bm_len, uint32_t *up_cluster,
@@ -157,6 +159,8 @@ int exfat_mount(const struct exfat_device *dev, const struct exfat_options *opts
         vol->read_only = opts->read_only || !dev->ops->write;
         vol->budget = opts->cache_budget ? opts->cache_budget : DEFAULT_CACHE_BUDGET;
         vol->label_slot = -1;
+        if (getrandom(&vol->hash_seed, sizeof(vol->hash_seed), GRND_NONBLOCK) != sizeof(vol->hash_seed))
+                vol->hash_seed = (uint32_t) monotonic_now_ns() ^ (uint32_t) (uintptr_t) vol;
         pthread_mutex_init(&vol->lock, NULL);
         pthread_mutex_init(&vol->mlock, NULL);
 
