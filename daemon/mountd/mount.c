@@ -343,6 +343,7 @@ static int establish_mount(Mount *m) {
         if (m->opts.mount_point) {
                 r = mountpoint_create_custom(m->opts.mount_point, &m->created_mount_point);
                 if (r < 0) {
+                        log_error("%s: cannot use %s as mount point: %s", m->device, m->opts.mount_point, strerr(r));
                         fail_later(m, r == -EBUSY ? ERR_BUSY : ERR_INVALID_ARGUMENT, "Cannot use %s as mount point: %s",
                                     m->opts.mount_point, strerr(r));
                         return r;
@@ -353,6 +354,7 @@ static int establish_mount(Mount *m) {
         } else {
                 r = mountpoint_create_default(m->user_name, m->owner, m->label, m->uuid, &m->mount_point);
                 if (r < 0) {
+                        log_error("%s: cannot create a mount point for %s: %s", m->device, m->user_name, strerr(r));
                         fail_later(m, ERR_FAILED, "Cannot create a mount point: %s", strerr(r));
                         return r;
                 }
@@ -363,6 +365,7 @@ static int establish_mount(Mount *m) {
         _cleanup_close_ int fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
         if (fuse_fd < 0) {
                 r = -errno;
+                log_error("%s: cannot open /dev/fuse: %s", m->device, strerr(r));
                 fail_later(m, ERR_FAILED, "Cannot open /dev/fuse: %s", strerr(r));
                 return r;
         }
@@ -376,6 +379,7 @@ static int establish_mount(Mount *m) {
         m->mounted = true;
         r = link_send(m->sock, LINK_FUSE, NULL, 0, fuse_fd);
         if (r < 0) {
+                log_error("%s: cannot send the FUSE fd to the worker: %s", m->device, strerr(r));
                 fail_later(m, ERR_WORKER_FAILED, "Could not hand the FUSE connection to the worker: %s", strerr(r));
                 return r;
         }
@@ -438,6 +442,7 @@ static void on_probed(Mount *m, const struct link_probed *p) {
 
         if (m->purpose == PURPOSE_LABEL) {
                 if (m->dirty) {
+                        log_error("%s: not relabelling a volume marked dirty", m->device);
                         fail_later(m, ERR_DIRTY, "The volume on %s is marked dirty; check it with fsck.exfat first.", m->device);
                         send_shutdown(m);
                         return;
@@ -617,6 +622,7 @@ int mount_begin(Mount *m, sd_bus_message *request) {
                 /* A write-protected medium (an SD card's lock switch, a read-only loop device): the
                  * kernel would refuse a read-write mount, and a label cannot be written. */
                 if (m->purpose == PURPOSE_LABEL) {
+                        log_error("%s: cannot relabel a write-protected device", m->device);
                         fail_later(m, ERR_FAILED, "%s is write-protected.", m->device);
                         goto fail;
                 }
@@ -625,6 +631,7 @@ int mount_begin(Mount *m, sd_bus_message *request) {
                 m->opts.read_only = true;
         }
         if (r < 0) {
+                log_error("%s: cannot open the device: %s", m->device, r == -EBUSY ? "it is in use" : strerr(r));
                 fail_later(m, r == -EBUSY ? ERR_BUSY : ERR_NO_SUCH_DEVICE, "Cannot open %s: %s", m->device,
                             r == -EBUSY ? "it is in use" : strerr(r));
                 goto fail;
