@@ -45,6 +45,16 @@ try_mode notexfat NotExfat
 try_mode silent WorkerFailed
 wait_for_log "invalid probe result"
 
+# No worker at all (the binary is missing): the unit's start job fails; WorkerFailed, nothing left.
+mv /usr/libexec/exfat-worker /usr/libexec/exfat-worker.away
+t0=$(date +%s%N)
+expect_error WorkerFailed Mount "$dev" "{}"
+findmnt --source "$dev" >/dev/null && fail "missing worker: $dev is mounted"
+[ -z "$(ls -A /run/media/root 2>/dev/null)" ] || fail "missing worker: left $(ls /run/media/root)"
+mountd_alive "$pid"
+mv /usr/libexec/exfat-worker.away /usr/libexec/exfat-worker
+pass "missing worker binary: WorkerFailed in $((($(date +%s%N) - t0) / 1000000)) ms, nothing left"
+
 # The daemon dies while a mount is half made (mounted, the worker not ready): the restarted daemon
 # finds the record of it and takes it down instead of leaving an unknown mount behind.
 echo hang-after-fuse >/etc/exfat-mountd/hostile-mode
