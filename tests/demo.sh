@@ -8,13 +8,5 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${EXFAT_BUILD_DIR:-$repo/build}
 
-if [ "$(id -u)" != 0 ]; then
-        echo "demo: must run as root (a private systemd, loop devices, FUSE)" >&2
-        exit 2
-fi
-"$repo/tests/install-deps.sh"
-modprobe loop 2>/dev/null || true
-modprobe fuse 2>/dev/null || true
-[ -f "$build/build.ninja" ] || meson setup --prefix=/usr "$build" "$repo" >/dev/null
-ninja -C "$build" >/dev/null
+. "$repo/tests/prepare.sh" demo
 exec "$repo/tests/box/run" --build "$build" "$repo/tests/demo/scenario.sh"

@@ -9,18 +9,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${EXFAT_BUILD_DIR:-$repo/build}
 
-if [ "$(id -u)" != 0 ]; then
-        echo "run-all: must run as root (loop devices, FUSE mounts, a private systemd)" >&2
-        exit 2
-fi
-"$repo/tests/install-deps.sh"
-modprobe loop 2>/dev/null || true
-modprobe fuse 2>/dev/null || true
-
-if [ ! -f "$build/build.ninja" ]; then
-        meson setup --prefix=/usr "$build" "$repo" >/dev/null
-fi
-ninja -C "$build"
+. "$repo/tests/prepare.sh" run-all
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
