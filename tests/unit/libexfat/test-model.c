@@ -342,6 +342,244 @@ static void test_model(void **state) {
         run_model(*state, s ? (uint32_t) strtoul(s, NULL, 0) : 0xC0FFEEu, n ? atoi(n) : 1500);
 }
 
+/* ---- a tree model: directories created, removed and moved at random too ----------------- */
+
+#define T_MAX 48
+
+struct tnode {
+        bool used, dir;
+        int parent;            /* index; -1 for the root (index 0) */
+        char name[64];
+        uint8_t *data;
+        size_t size;
+};
+
+struct tree {
+        struct tnode n[T_MAX];
+        unsigned renames, dir_renames, refused_renames, rmdirs, max_depth;
+};
+
+static int t_child(struct tree *t, int parent, const char *name) {
+        for (int i = 1; i < T_MAX; i++)
+                if (t->n[i].used && t->n[i].parent == parent && same_name(t->n[i].name, name))
+                        return i;
+        return -1;
+}
+
+static bool t_has_children(struct tree *t, int i) {
+        for (int k = 1; k < T_MAX; k++)
+                if (t->n[k].used && t->n[k].parent == i)
+                        return true;
+        return false;
+}
+
+static bool t_is_ancestor(struct tree *t, int anc, int i) {
+        for (; i >= 0; i = t->n[i].parent)
+                if (i == anc)
+                        return true;
+        return false;
+}
+
+static int t_pick(struct tree *t, uint32_t *seed, int want_dir) {
+        int start = (int) (rnd(seed) % T_MAX);
+        for (int k = 0; k < T_MAX; k++) {
+                int i = (start + k) % T_MAX;
+                if (t->n[i].used && (want_dir < 0 || t->n[i].dir == (want_dir == 1)))
+                        return i;
+        }
+        return -1;
+}
+
+static void t_path(struct tree *t, int i, char *buf, size_t size) {
+        char tmp[512] = "";
+        buf[0] = 0;
+        for (; i > 0; i = t->n[i].parent) {
+                snprintf(tmp, sizeof(tmp), "%s%s%s", t->n[i].name, buf[0] ? "/" : "", buf);
+                snprintf(buf, size, "%s", tmp);
+        }
+}
+
+static uint64_t t_ino(struct fx *f, struct tree *t, int i) {
+        char path[512];
+        t_path(t, i, path, sizeof(path));
+        return i == 0 ? EXFAT_ROOT_INO : fx_walk(f, path);
+}
+
+static void t_check(struct fx *f, struct tree *t) {
+        for (int i = 0; i < T_MAX; i++) {
+                char path[512];
+                if (!t->n[i].used)
+                        continue;
+                t_path(t, i, path, sizeof(path));
+                if (t->n[i].dir) {
+                        struct dirlist dl;
+                        size_t want = 0;
+                        assert_int_equal(fx_readdir_all(f, t_ino(f, t, i), &dl), 0);
+                        for (int k = 1; k < T_MAX; k++)
+                                if (t->n[k].used && t->n[k].parent == i) {
+                                        want++;
+                                        if (!dirlist_has(&dl, t->n[k].name))
+                                                fail_msg("\"%s\" missing from /%s", t->n[k].name, path);
+                                }
+                        if (dl.n != want)
+                                fail_msg("/%s lists %zu entries, the model has %zu", path, dl.n, want);
+                        dirlist_free(&dl);
+                } else {
+                        fx_expect_content(f, path, t->n[i].data, t->n[i].size);
+                }
+        }
+}
+
+static int t_new(struct tree *t) {
+        for (int i = 1; i < T_MAX; i++)
+                if (!t->n[i].used)
+                        return i;
+        return -1;
+}
+
+static void t_forget_node(struct tree *t, int i) {
+        free(t->n[i].data);
+        t->n[i] = (struct tnode) { 0 };
+}
+
+static void t_op(struct fx *f, struct tree *t, uint32_t *seed) {
+        const char *name = names[rnd(seed) % N_NAMES];
+        struct exfat_stat st;
+        int op = (int) (rnd(seed) % 8), r;
+
+        if (op <= 1) { /* create or mkdir */
+                int p = t_pick(t, seed, 1), i;
+                bool dir = op == 1;
+                if (p < 0)
+                        return;
+                i = t_new(t);
+                r = dir ? exfat_mkdir(f->vol, t_ino(f, t, p), name, &st)
+                        : exfat_create(f->vol, t_ino(f, t, p), name, 0, &st);
+                if (t_child(t, p, name) >= 0) {
+                        if (r != -EEXIST)
+                                fail_msg("%s of an existing name returned %d", dir ? "mkdir" : "create", r);
+                        return;
+                }
+                if (r != 0)
+                        fail_msg("%s %s: %s", dir ? "mkdir" : "create", name, strerror(-r));
+                exfat_forget(f->vol, st.ino, 1);
+                if (i < 0) { /* model full */
+                        r = dir ? exfat_rmdir(f->vol, t_ino(f, t, p), name) : exfat_unlink(f->vol, t_ino(f, t, p), name);
+                        assert_int_equal(r, 0);
+                        return;
+                }
+                t->n[i] = (struct tnode) { .used = true, .dir = dir, .parent = p };
+                snprintf(t->n[i].name, sizeof(t->n[i].name), "%s", name);
+                if (!dir) {
+                        t->n[i].data = calloc(1, MAX_SIZE + 1);
+                        assert_non_null(t->n[i].data);
+                }
+        } else if (op == 2) { /* write */
+                int i = t_pick(t, seed, 0);
+                uint8_t buf[8192];
+                size_t off, len;
+                uint64_t ino;
+                if (i < 0)
+                        return;
+                off = rnd(seed) % (t->n[i].size + 4096);
+                len = 1 + rnd(seed) % sizeof(buf);
+                if (off + len > MAX_SIZE)
+                        return;
+                fill_pattern(buf, len, rnd(seed));
+                ino = t_ino(f, t, i);
+                assert_int_equal(exfat_open(f->vol, ino), 0);
+                fx_write(f, ino, buf, len, off);
+                exfat_release(f->vol, ino);
+                if (off > t->n[i].size)
+                        memset(t->n[i].data + t->n[i].size, 0, off - t->n[i].size);
+                memcpy(t->n[i].data + off, buf, len);
+                if (off + len > t->n[i].size)
+                        t->n[i].size = off + len;
+        } else if (op == 3) { /* unlink or rmdir */
+                int i = t_pick(t, seed, -1);
+                if (i <= 0)
+                        return;
+                if (t->n[i].dir) {
+                        r = exfat_rmdir(f->vol, t_ino(f, t, t->n[i].parent), t->n[i].name);
+                        if (t_has_children(t, i)) {
+                                if (r != -ENOTEMPTY)
+                                        fail_msg("rmdir of a non-empty directory returned %d", r);
+                                return;
+                        }
+                } else {
+                        r = exfat_unlink(f->vol, t_ino(f, t, t->n[i].parent), t->n[i].name);
+                }
+                if (r != 0)
+                        fail_msg("removal of %s: %s", t->n[i].name, strerror(-r));
+                t->rmdirs += t->n[i].dir;
+                t_forget_node(t, i);
+        } else { /* rename, the most common: files and directories, anywhere */
+                int i = t_pick(t, seed, -1), p = t_pick(t, seed, 1), target, expect = 0;
+                if (i <= 0 || p < 0)
+                        return;
+                target = t_child(t, p, name);
+                if (t->n[i].dir && t_is_ancestor(t, i, p))
+                        expect = -EINVAL;
+                else if (target >= 0 && target != i) {
+                        if (t->n[target].dir && !t->n[i].dir)
+                                expect = -EISDIR;
+                        else if (!t->n[target].dir && t->n[i].dir)
+                                expect = -ENOTDIR;
+                        else if (t->n[target].dir && t_has_children(t, target))
+                                expect = -ENOTEMPTY;
+                }
+                r = exfat_rename(f->vol, t_ino(f, t, t->n[i].parent), t->n[i].name, t_ino(f, t, p), name, 0);
+                if (r != expect) {
+                        char from[512], to[512];
+                        t_path(t, i, from, sizeof(from));
+                        t_path(t, p, to, sizeof(to));
+                        fail_msg("rename /%s -> /%s/%s returned %d, expected %d", from, to, name, r, expect);
+                }
+                if (r != 0) {
+                        t->refused_renames++;
+                        return;
+                }
+                t->renames++;
+                t->dir_renames += t->n[i].dir;
+                if (target >= 0 && target != i)
+                        t_forget_node(t, target);
+                t->n[i].parent = p;
+                snprintf(t->n[i].name, sizeof(t->n[i].name), "%s", name);
+        }
+}
+
+static void test_tree_model(void **state) {
+        struct fx *f = *state;
+        const char *s = getenv("EXFAT_MODEL_SEED"), *n = getenv("EXFAT_MODEL_OPS");
+        uint32_t seed = s ? (uint32_t) strtoul(s, NULL, 0) : 0xBEEFu;
+        int ops = n ? atoi(n) : 1500;
+        struct tree *t = calloc(1, sizeof(*t));
+
+        assert_non_null(t);
+        t->n[0] = (struct tnode) { .used = true, .dir = true, .parent = -1 };
+        fprintf(stderr, "# tree model: seed 0x%x, %d operations\n", seed, ops);
+        for (int i = 1; i <= ops; i++) {
+                t_op(f, t, &seed);
+                for (int k = 0; k < T_MAX; k++) {
+                        unsigned depth = 0;
+                        for (int j = k; t->n[k].used && j > 0; j = t->n[j].parent)
+                                depth++;
+                        if (depth > t->max_depth)
+                                t->max_depth = depth;
+                }
+                if (i % 250 == 0) {
+                        t_check(f, t);
+                        fx_remount(f);
+                        t_check(f, t);
+                }
+        }
+        fprintf(stderr, "# tree model: %u renames (%u of directories), %u refused as expected, %u rmdirs, depth %u\n",
+                t->renames, t->dir_renames, t->refused_renames, t->rmdirs, t->max_depth);
+        for (int i = 0; i < T_MAX; i++)
+                free(t->n[i].data);
+        free(t);
+}
+
 static const struct fx_params cluster_32k = { .cluster = "32K" };
 static const struct fx_params tiny_cache = { .cache_budget = 8 * 1024 };
 static const struct fx_params sectors_4k = { .sector_4k = true, .cluster = "16K" };
@@ -352,6 +590,8 @@ int main(void) {
                 FX_TEST("model_32k", test_model, &cluster_32k),
                 FX_TEST("model_tiny_cache", test_model, &tiny_cache),
                 FX_TEST("model_4k_sectors", test_model, &sectors_4k),
+                cmocka_unit_test_setup_teardown(test_tree_model, fx_setup, fx_teardown),
+                FX_TEST("tree_model_tiny_cache", test_tree_model, &tiny_cache),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/model", tests, NULL, NULL);
