@@ -2,7 +2,10 @@
 #include "authorize.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "errors.h"
 #include "util.h"
@@ -15,6 +18,8 @@ struct query {
         char *action;
         authorize_callback_t callback;
         void *userdata;
+        sd_bus_track *caller;     /* to cancel the check when the caller goes away */
+        char cancel_id[64];
 };
 
 int authorize_caller_uid(sd_bus_message *request, uid_t *ret) {
@@ -28,6 +33,7 @@ int authorize_caller_uid(sd_bus_message *request, uid_t *ret) {
 }
 
 static void query_free(struct query *q) {
+        sd_bus_track_unref(q->caller);
         sd_bus_message_unref(q->request);
         free(q->action);
         free(q);
@@ -71,6 +77,19 @@ done:
         return 0;
 }
 
+/* The caller left while polkit may still be asking for a password: withdraw the question, so that
+ * the agent's prompt goes away and the answer (an error) frees the request's reservation now. */
+static int on_caller_gone(sd_bus_track *track, void *userdata) {
+        struct query *q = userdata;
+        sd_bus *bus = sd_bus_track_get_bus(track);
+
+        (void) sd_bus_call_method_async(bus, NULL, "org.freedesktop.PolicyKit1", "/org/freedesktop/PolicyKit1/Authority",
+                                        "org.freedesktop.PolicyKit1.Authority", "CancelCheckAuthorization", NULL, NULL,
+                                        "s", q->cancel_id);
+        /* Positive: handled. sd-bus calls a handler that returns 0 again, and again. */
+        return 1;
+}
+
 int authorize_check(sd_bus_message *request, const char *action, const char *device, bool no_user_interaction,
                     authorize_callback_t callback, void *userdata) {
         sd_bus *bus = sd_bus_message_get_bus(request);
@@ -93,15 +112,19 @@ int authorize_check(sd_bus_message *request, const char *action, const char *dev
                                            "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization");
         if (r < 0)
                 return r;
-        /* The device as a detail: rules can match on it (action.lookup("device")) and agents show it. */
-        r = sd_bus_message_append(call, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name", "s", sender, action, 1,
-                                  "device", device, (uint32_t) (interactive ? 1 : 0), "");
-        if (r < 0)
-                goto out;
-
         struct query *q = calloc(1, sizeof(*q));
         if (!q) {
                 r = -ENOMEM;
+                goto out;
+        }
+        static uint64_t counter;
+        snprintf(q->cancel_id, sizeof(q->cancel_id), "exfat-mountd-%d-%" PRIu64, (int) getpid(), ++counter);
+
+        /* The device as a detail: rules can match on it (action.lookup("device")) and agents show it. */
+        r = sd_bus_message_append(call, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name", "s", sender, action, 1,
+                                  "device", device, (uint32_t) (interactive ? 1 : 0), q->cancel_id);
+        if (r < 0) {
+                free(q);
                 goto out;
         }
         q->request = sd_bus_message_ref(request);
@@ -112,6 +135,16 @@ int authorize_check(sd_bus_message *request, const char *action, const char *dev
                 query_free(q);
                 r = -ENOMEM;
                 goto out;
+        }
+        if (interactive) {
+                /* Only an interactive check can take long enough to be worth withdrawing. */
+                r = sd_bus_track_new(bus, &q->caller, on_caller_gone, q);
+                if (r >= 0)
+                        r = sd_bus_track_add_sender(q->caller, request);
+                if (r < 0) {
+                        query_free(q);
+                        goto out;
+                }
         }
         r = sd_bus_call_async(bus, NULL, call, on_polkit_reply, q, POLKIT_TIMEOUT_USEC);
         if (r < 0) {

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,9 +89,11 @@ static void on_authorized(sd_bus_message *request, int result, const sd_bus_erro
 
         if (result < 0) {
                 uid_t uid = UID_INVALID;
-                (void) authorize_caller_uid(request, &uid);
-                log_info("%s refused for uid %d (%s): %s", p->actions[p->next], (int) uid,
-                         sd_bus_message_get_member(request), error && error->message ? error->message : strerr(result));
+                char who[32] = "a caller that left";
+                if (authorize_caller_uid(request, &uid) >= 0)
+                        snprintf(who, sizeof(who), "uid %u", (unsigned) uid);
+                log_info("%s refused for %s (%s %s): %s", p->actions[p->next], who, sd_bus_message_get_member(request),
+                         p->device, error && error->message ? error->message : strerr(result));
                 if (sd_bus_error_is_set(error))
                         (void) sd_bus_reply_method_error(request, error);
                 else
