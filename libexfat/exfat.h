@@ -46,6 +46,10 @@ struct exfat_dev_ops {
         int (*write)(void *ctx, const void *buf, size_t len, uint64_t offset);
         /* Make everything written so far durable on the medium. */
         int (*flush)(void *ctx);
+        /* Optional (NULL: write is used): file contents, same contract as write. The library
+         * never reads back through a cache of its own what it wrote here, so a backend may
+         * bypass the page cache (see exfat_device_init_fd_direct). */
+        int (*write_data)(void *ctx, const void *buf, size_t len, uint64_t offset);
 };
 
 struct exfat_device {
@@ -57,6 +61,16 @@ struct exfat_device {
 /* Backend over an open fd (block device or regular file): pread/pwrite/fdatasync.
  * The fd stays owned by the caller. Sets dev->size from the fd (BLKGETSIZE64 or st_size). */
 int exfat_device_init_fd(struct exfat_device *dev, int fd);
+
+/* Like exfat_device_init_fd, plus direct_fd: the same device opened with O_DIRECT (owned by the
+ * caller, -1 for none). File data in page-aligned spans is then written through direct_fd, which
+ * spares the copy into the page cache and its write-back (the device's cache is still flushed by
+ * flush); the rest goes through fd, serialised against direct writes so that no page of the
+ * device's page cache is dirtied while a direct write invalidates it. Allocates: release with
+ * exfat_device_done() after the volume is unmounted. -ENOMEM, or as exfat_device_init_fd. */
+int exfat_device_init_fd_direct(struct exfat_device *dev, int fd, int direct_fd);
+/* Frees what exfat_device_init_fd_direct allocated; a no-op for other devices. */
+void exfat_device_done(struct exfat_device *dev);
 
 /* ---- Mount ------------------------------------------------------------------------------ */
 

@@ -30,10 +30,10 @@ static int file_io(struct exfat_volume *vol, struct exfat_node *n, enum io_op op
                         r = dev_read(vol, rbuf, (size_t) n_, dev_off);
                         rbuf = (uint8_t *) rbuf + n_;
                 } else if (op == IO_WRITE) {
-                        r = dev_write(vol, wbuf, (size_t) n_, dev_off);
+                        r = dev_write_data(vol, wbuf, (size_t) n_, dev_off);
                         wbuf = (const uint8_t *) wbuf + n_;
                 } else
-                        r = dev_zero(vol, dev_off, n_);
+                        r = dev_zero_data(vol, dev_off, n_);
                 if (r < 0)
                         return r;
                 off += n_;

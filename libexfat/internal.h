@@ -202,6 +202,9 @@ int dev_read(struct exfat_volume *vol, void *buf, size_t len, uint64_t off);
 int dev_write(struct exfat_volume *vol, const void *buf, size_t len, uint64_t off);
 int dev_flush(struct exfat_volume *vol);
 int dev_zero(struct exfat_volume *vol, uint64_t off, uint64_t len);
+/* File contents (may bypass the page cache, see exfat_dev_ops.write_data). */
+int dev_write_data(struct exfat_volume *vol, const void *buf, size_t len, uint64_t off);
+int dev_zero_data(struct exfat_volume *vol, uint64_t off, uint64_t len);
 
 static inline uint64_t cluster_offset(const struct exfat_volume *vol, uint32_t c) {
         return vol->heap_offset + ((uint64_t) (c - FAT_FIRST_CLUSTER) << vol->cluster_shift);

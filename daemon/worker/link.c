@@ -359,6 +359,9 @@ int link_run(int sock) {
 out:
         if (l.mounted)
                 worker_fs_done(&l.fs);
+        /* Only once the volume is gone: its write-back thread uses the device. */
+        if (!l.mounted || !l.fs.vol)
+                volume_done(&l.vol);
         close(device_fd);
         close(l.sigfd);
         return status;

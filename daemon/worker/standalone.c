@@ -118,6 +118,7 @@ int standalone_run(const char *device, const char *mountpoint, struct worker_opt
         if (r >= 0)
                 r = volume_mount(&v);
         if (r < 0) {
+                volume_done(&v);
                 close(fd);
                 return 1;
         }
@@ -140,6 +141,7 @@ int standalone_run(const char *device, const char *mountpoint, struct worker_opt
         if (r < 0) {
                 worker_fs_finish(&fs);
                 worker_fs_done(&fs);
+                volume_done(&v);
                 close(fd);
                 return 1;
         }
@@ -153,6 +155,7 @@ int standalone_run(const char *device, const char *mountpoint, struct worker_opt
         finish_r = worker_fs_finish(&fs);
         session_free(s, gone);
         worker_fs_done(&fs);
+        volume_done(&v);
         if (close(fd) < 0 && finish_r == 0)
                 finish_r = log_error_errno(-errno, "%s: closing the device failed", device);
         return run_r < 0 || finish_r < 0 ? 1 : 0;

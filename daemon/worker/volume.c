@@ -2,6 +2,11 @@
 #include "volume.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -14,10 +19,24 @@ static struct exfat_options volume_options(const struct worker_volume *v) {
         };
 }
 
+/* File data written with O_DIRECT skips the copy into the device's page cache and its write-back
+ * (measured: server CPU per GiB written roughly halved). Reopening needs access to the device
+ * node itself, which the service sandbox lacks: there the fd passed in serves everything.
+ * EXFAT_WORKER_DIRECT=0 turns it off (for A/B measurements). */
+static int open_direct(int fd) {
+        const char *e = getenv("EXFAT_WORKER_DIRECT");
+        char path[64];
+
+        if (e && strcmp(e, "0") == 0)
+                return -1;
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        return open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+}
+
 int volume_probe(struct worker_volume *v, int fd, const char *name, bool read_only, bool force, bool sync) {
         int r;
 
-        *v = (struct worker_volume) { .name = name, .read_only = read_only, .sync = sync };
+        *v = (struct worker_volume) { .name = name, .read_only = read_only, .sync = sync, .direct_fd = -1 };
         r = exfat_device_init_fd(&v->dev, fd);
         if (r < 0)
                 return log_error_errno(r, "%s: cannot use the device", name);
@@ -33,6 +52,14 @@ int volume_probe(struct worker_volume *v, int fd, const char *name, bool read_on
                             "read-only. Check it with fsck.exfat, or mount with -o force to write anyway",
                             name);
                 v->read_only = true;
+        }
+        if (!v->read_only) {
+                v->direct_fd = open_direct(fd);
+                if (v->direct_fd >= 0) {
+                        r = exfat_device_init_fd_direct(&v->dev, fd, v->direct_fd);
+                        if (r < 0)
+                                return log_error_errno(r, "%s: cannot use the device", name);
+                }
         }
         return 0;
 }
@@ -50,4 +77,11 @@ int volume_mount(struct worker_volume *v) {
         if (r < 0)
                 return log_error_errno(r, "%s: mounting the exFAT volume failed", v->name);
         return 0;
+}
+
+void volume_done(struct worker_volume *v) {
+        exfat_device_done(&v->dev);
+        if (v->direct_fd >= 0)
+                close(v->direct_fd);
+        v->direct_fd = -1;
 }

@@ -11,6 +11,7 @@
 struct worker_volume {
         const char *name;            /* device name for log lines */
         struct exfat_device dev;
+        int direct_fd;               /* the device again, O_DIRECT, for file data; -1 if none */
         struct exfat_info info;
         bool read_only;              /* decided by volume_probe() */
         bool sync;
@@ -24,3 +25,6 @@ int volume_probe(struct worker_volume *v, int fd, const char *name, bool read_on
 /* Mounts libexfat as decided by volume_probe(); falls back to read-only (and says so in
  * read_only) when the library refuses to write this volume. */
 int volume_mount(struct worker_volume *v);
+
+/* Releases what volume_probe() set up beside the caller's fd; the volume must be unmounted. */
+void volume_done(struct worker_volume *v);

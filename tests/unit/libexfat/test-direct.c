@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/* The fd backend with an O_DIRECT fd for file data (exfat_device_init_fd_direct): contents at
+ * unaligned offsets, sizes and buffers, zero-filled gaps, and data writes racing metadata writes
+ * and reads of neighbouring clusters through the page cache. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fixture.h"
+
+#define KiB 1024u
+#define MiB (1024u * 1024u)
+
+static const struct fx_params unmounted = { .no_mount = true, .size = 64ull << 20 };
+
+struct direct {
+        int dfd;
+        struct exfat_device dev;
+};
+
+/* Not on a test's stack: after a failed assertion the fixture's teardown still unmounts through it. */
+static struct direct d;
+
+/* Mounts f's image through a direct device; skips when the file system under TMPDIR has no O_DIRECT. */
+static void direct_mount(struct fx *f) {
+        d.dfd = open(f->path, O_RDWR | O_DIRECT | O_CLOEXEC);
+        if (d.dfd < 0 && errno == EINVAL)
+                skip();
+        assert_true(d.dfd >= 0);
+        assert_int_equal(exfat_device_init_fd_direct(&d.dev, f->fd, d.dfd), 0);
+        assert_non_null(d.dev.ops->write_data);
+        f->dev = &d.dev;
+        fx_mount(f, false);
+}
+
+static void direct_done(struct fx *f) {
+        fx_unmount_check(f);
+        exfat_device_done(&d.dev);
+        assert_null(d.dev.ops->write_data);
+        close(d.dfd);
+        f->dev = &f->fdev;
+}
+
+static void fill(uint8_t *p, size_t len, unsigned seed) {
+        for (size_t i = 0; i < len; i++)
+                p[i] = (uint8_t) ((i * 131u + seed * 7u + (i >> 12)) & 0xff);
+}
+
+static void test_unaligned(void **state) {
+        struct fx *f = *state;
+        const size_t size = 3 * MiB + 777;
+        uint8_t *model = calloc(1, size), *src = malloc(MiB + 64), *back = malloc(size);
+        /* offset, length: inside one page, across pages, page-aligned runs with ragged ends, past
+         * the end of the file (the gap reads as zeros), overwrites. */
+        static const struct { uint64_t off; size_t len; } ops[] = {
+                { 0, 100 }, { 100, 5000 }, { 8192, 65536 }, { 4095, 8194 }, { 300000, MiB },
+                { 2 * MiB + 1, MiB - 1 + 777 }, { 12345, 200000 }, { 0, 4096 }, { 1 * MiB, 4096 * 3 },
+        };
+        uint64_t ino;
+
+        assert_non_null(model);
+        assert_non_null(src);
+        assert_non_null(back);
+        direct_mount(f);
+        ino = fx_create(f, EXFAT_ROOT_INO, "data", NULL, 0);
+        for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+                /* An odd address: the backend must copy before writing directly. */
+                uint8_t *p = src + 1 + (i % 3) * 16;
+                fill(p, ops[i].len, (unsigned) i + 1);
+                fx_write(f, ino, p, ops[i].len, ops[i].off);
+                memcpy(model + ops[i].off, p, ops[i].len);
+        }
+        assert_int_equal(exfat_read(f->vol, ino, back, size, 0), (ssize_t) size);
+        assert_memory_equal(back, model, size);
+        exfat_forget(f->vol, ino, 1);
+        direct_done(f);
+        fx_expect_oracle_content(f, "data", model, size);
+        free(model);
+        free(src);
+        free(back);
+}
+
+struct writer {
+        struct fx *f;
+        uint64_t ino;
+        unsigned seed;
+        uint8_t *model;
+        size_t size;
+};
+
+static void *writer_main(void *arg) {
+        struct writer *w = arg;
+        uint8_t *buf = malloc(100 * KiB + 1);
+        size_t chunk = 100 * KiB; /* not a multiple of the page: ragged ends go the buffered way */
+
+        if (!buf)
+                return (void *) (intptr_t) -ENOMEM;
+        for (size_t off = 0; off < w->size; off += chunk) {
+                size_t n = w->size - off < chunk ? w->size - off : chunk;
+                fill(buf + 1, n, w->seed + (unsigned) (off / chunk));
+                memcpy(w->model + off, buf + 1, n);
+                if (exfat_write(w->f->vol, w->ino, buf + 1, n, off) != (ssize_t) n) {
+                        free(buf);
+                        return (void *) (intptr_t) -EIO;
+                }
+        }
+        free(buf);
+        return NULL;
+}
+
+/* Small clusters put directory blocks and file data side by side in the device's pages: metadata
+ * written through the page cache while data goes around it must still read back right, during the
+ * mount and from the image afterwards. */
+static void test_racing_metadata(void **state) {
+        struct fx *f = *state;
+        struct writer w[2];
+        pthread_t t[2];
+        char name[32];
+        uint8_t *back;
+
+        direct_mount(f);
+        for (int i = 0; i < 2; i++) {
+                snprintf(name, sizeof(name), "big%d", i);
+                w[i] = (struct writer) { .f = f, .seed = 17u * (unsigned) i + 3, .size = 6 * MiB + 4321 };
+                w[i].model = malloc(w[i].size);
+                assert_non_null(w[i].model);
+                w[i].ino = fx_create(f, EXFAT_ROOT_INO, name, NULL, 0);
+        }
+        for (int i = 0; i < 2; i++)
+                assert_int_equal(pthread_create(&t[i], NULL, writer_main, &w[i]), 0);
+        for (int i = 0; i < 400; i++) {
+                struct exfat_stat st;
+                snprintf(name, sizeof(name), "small-%03d", i);
+                assert_int_equal(exfat_create(f->vol, EXFAT_ROOT_INO, name, EXFAT_ATTR_ARCHIVE, &st), 0);
+                fx_write(f, st.ino, name, strlen(name), 0);
+                exfat_forget(f->vol, st.ino, 1);
+                if (i % 50 == 0)
+                        assert_int_equal(exfat_sync(f->vol), 0);
+        }
+        for (int i = 0; i < 2; i++) {
+                void *ret;
+                assert_int_equal(pthread_join(t[i], &ret), 0);
+                assert_null(ret);
+        }
+        for (int i = 0; i < 2; i++) {
+                back = malloc(w[i].size);
+                assert_non_null(back);
+                assert_int_equal(exfat_read(f->vol, w[i].ino, back, w[i].size, 0), (ssize_t) w[i].size);
+                assert_memory_equal(back, w[i].model, w[i].size);
+                free(back);
+                exfat_forget(f->vol, w[i].ino, 1);
+        }
+        direct_done(f);
+        for (int i = 0; i < 2; i++) {
+                snprintf(name, sizeof(name), "big%d", i);
+                fx_expect_oracle_content(f, name, w[i].model, w[i].size);
+                free(w[i].model);
+        }
+        fx_expect_oracle_content(f, "small-399", "small-399", 9);
+}
+
+static void test_no_direct_fd(void **state) {
+        struct fx *f = *state;
+        struct exfat_device dev;
+
+        /* -1: the plain backend, nothing to release (done is a no-op). */
+        assert_int_equal(exfat_device_init_fd_direct(&dev, f->fd, -1), 0);
+        assert_null(dev.ops->write_data);
+        exfat_device_done(&dev);
+        assert_int_equal(exfat_device_init_fd_direct(&dev, -1, -1), -EINVAL);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_prestate_setup_teardown(test_unaligned, fx_setup, fx_teardown, (void *) &unmounted),
+                cmocka_unit_test_prestate_setup_teardown(test_racing_metadata, fx_setup, fx_teardown,
+                                                         (void *) &unmounted),
+                cmocka_unit_test_prestate_setup_teardown(test_no_direct_fd, fx_setup, fx_teardown,
+                                                         (void *) &unmounted),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
