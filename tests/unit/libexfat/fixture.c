@@ -33,6 +33,7 @@ static int setup_inner(void **state) {
         f->no_final_check = f->p.damaged;
         snprintf(f->dir, sizeof(f->dir), "%s/exfat-unit-XXXXXX", tmp && *tmp ? tmp : "/tmp");
         f->fd = -1;
+        f->dfd = -1;
         *state = f;
         if (!mkdtemp(f->dir)) {
                 fprintf(stderr, "mkdtemp: %m\n");
@@ -62,7 +63,12 @@ static int setup_inner(void **state) {
         }
         if (img_geom_read(f->fd, false, &f->g) < 0)
                 return -1;
-        r = exfat_device_init_fd(&f->fdev, f->fd);
+        if (f->p.direct) {
+                f->dfd = open(f->path, O_RDWR | O_DIRECT | O_CLOEXEC);
+                if (f->dfd < 0)
+                        fprintf(stderr, "# no O_DIRECT under %s (%m): plain fd backend\n", f->dir);
+        }
+        r = f->dfd >= 0 ? exfat_device_init_fd_direct(&f->fdev, f->fd, f->dfd) : exfat_device_init_fd(&f->fdev, f->fd);
         if (r < 0) {
                 fprintf(stderr, "exfat_device_init_fd: %d\n", r);
                 return -1;
@@ -134,6 +140,9 @@ int fx_teardown(void **state) {
                 exfat_unmount(f->vol);
         if (f->p.wrap)
                 wrapdev_done(&f->wrap);
+        exfat_device_done(&f->fdev);
+        if (f->dfd >= 0)
+                close(f->dfd);
         if (f->fd >= 0)
                 close(f->fd);
         if (f->dir[0]) {

@@ -26,6 +26,8 @@ struct fx_params {
         bool wrap;              /* mount through a wrapdev */
         bool damaged;           /* the test damages the image: no end check at teardown */
         size_t cache_budget;    /* exfat_options.cache_budget; 0 = the library's default */
+        bool direct;            /* file data through an O_DIRECT fd (exfat_device_init_fd_direct),
+                                 * when the file system under TMPDIR allows O_DIRECT */
 };
 
 struct fx {
@@ -33,6 +35,7 @@ struct fx {
         char dir[256];
         char path[300];
         int fd;
+        int dfd;                        /* O_DIRECT fd with p.direct, else -1 */
         struct exfat_device fdev;
         struct wrapdev wrap;
         const struct exfat_device *dev; /* what the volume is mounted on */

@@ -583,6 +583,7 @@ static void test_tree_model(void **state) {
 static const struct fx_params cluster_32k = { .cluster = "32K" };
 static const struct fx_params tiny_cache = { .cache_budget = 8 * 1024 };
 static const struct fx_params sectors_4k = { .sector_4k = true, .cluster = "16K" };
+static const struct fx_params direct = { .direct = true };
 
 int main(void) {
         const struct CMUnitTest tests[] = {
@@ -592,6 +593,8 @@ int main(void) {
                 FX_TEST("model_4k_sectors", test_model, &sectors_4k),
                 cmocka_unit_test_setup_teardown(test_tree_model, fx_setup, fx_teardown),
                 FX_TEST("tree_model_tiny_cache", test_tree_model, &tiny_cache),
+                FX_TEST("model_direct_io", test_model, &direct),
+                FX_TEST("tree_model_direct_io", test_tree_model, &direct),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/model", tests, NULL, NULL);
