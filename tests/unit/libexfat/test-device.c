@@ -19,6 +19,8 @@ static const struct fx_params wrapped_small = { .wrap = true, .size = 8 * MiB };
 static const struct fx_params wrapped_small_unmounted = { .wrap = true, .size = 8 * MiB, .no_mount = true };
 static const struct fx_params wrapped_small_4k_sectors = { .wrap = true, .size = 8 * MiB, .no_mount = true,
                                                              .sector_4k = true };
+static const struct fx_params wrapped_small_direct = { .wrap = true, .size = 8 * MiB, .no_mount = true,
+                                                         .direct = true };
 static const struct fx_params wrapped_1g = { .wrap = true, .size = 1024 * MiB };
 
 static void test_write_error_then_recovery(void **state) {
@@ -840,6 +842,8 @@ int main(void) {
                 FX_TEST("power_cut_distant_rename", test_power_cut_distant_rename, &wrapped_small_unmounted),
                 FX_TEST("power_cut_sync_option", test_power_cut_sync_option, &wrapped_small_unmounted),
                 FX_TEST("power_cut_4k_sectors", test_power_cut, &wrapped_small_4k_sectors),
+                FX_TEST("power_cut_direct_io", test_power_cut, &wrapped_small_direct),
+                FX_TEST("power_cut_chain_conversion_direct_io", test_power_cut_chain_conversion, &wrapped_small_direct),
         };
         FX_REQUIRE_TOOLS();
         return cmocka_run_group_tests_name("libexfat/device", tests, NULL, NULL);

@@ -30,8 +30,7 @@ static int wd_read(void *ctx, void *buf, size_t len, uint64_t offset) {
         return w->lower->ops->read(w->lower->ctx, buf, len, offset);
 }
 
-static int wd_write(void *ctx, const void *buf, size_t len, uint64_t offset) {
-        struct wrapdev *w = ctx;
+static int wd_write_any(struct wrapdev *w, const void *buf, size_t len, uint64_t offset, bool data) {
         int err;
 
         pthread_mutex_lock(&w->lock);
@@ -57,7 +56,18 @@ static int wd_write(void *ctx, const void *buf, size_t len, uint64_t offset) {
         pthread_mutex_unlock(&w->lock);
         if (err)
                 return err;
+        if (data && w->lower->ops->write_data)
+                return w->lower->ops->write_data(w->lower->ctx, buf, len, offset);
         return w->lower->ops->write(w->lower->ctx, buf, len, offset);
+}
+
+static int wd_write(void *ctx, const void *buf, size_t len, uint64_t offset) {
+        return wd_write_any(ctx, buf, len, offset, false);
+}
+
+/* File contents: the same injection and log, forwarded to the lower device's data path. */
+static int wd_write_data(void *ctx, const void *buf, size_t len, uint64_t offset) {
+        return wd_write_any(ctx, buf, len, offset, true);
 }
 
 static int wd_flush(void *ctx) {
@@ -78,6 +88,7 @@ static const struct exfat_dev_ops wrapdev_ops = {
         .read = wd_read,
         .write = wd_write,
         .flush = wd_flush,
+        .write_data = wd_write_data,
 };
 
 void wrapdev_init(struct wrapdev *w, const struct exfat_device *lower) {
