@@ -194,6 +194,23 @@ void exfat_release(struct exfat_volume *vol, uint64_t ino);
 
 /* Returns bytes read (short only at end of file) or -errno. -EISDIR for directories. */
 ssize_t exfat_read(struct exfat_volume *vol, uint64_t ino, void *buf, size_t size, uint64_t offset);
+/* Zero-copy reads: maps [offset, offset + size) of a file (clamped to its size) to where the bytes
+ * are and calls fn once with the list, in file order, covering total bytes (0 at or past the end).
+ * A device extent (dev_offset) is exactly the file's bytes at that place of the device (of
+ * struct exfat_device, i.e. the fd's offset for the fd backend); EXFAT_EXTENT_ZERO marks bytes that
+ * read as zeros (past ValidDataLength). The mapping holds while fn runs: the file's data is locked
+ * against writes and truncation (its clusters cannot be freed or reused), so fn may read the
+ * device ranges itself (splice them) and reply; fn must not call back into the library.
+ * Returns fn's return value, or -errno (-EISDIR, -EIO on a damaged chain, -ENOMEM). */
+#define EXFAT_EXTENT_ZERO UINT64_MAX
+struct exfat_extent {
+        uint64_t dev_offset;      /* or EXFAT_EXTENT_ZERO */
+        uint64_t length;
+};
+typedef int (*exfat_extents_fn)(void *ctx, const struct exfat_extent *ext, size_t count, uint64_t total);
+int exfat_read_extents(struct exfat_volume *vol, uint64_t ino, uint64_t offset, uint64_t size, exfat_extents_fn fn,
+                       void *ctx);
+
 /* Returns bytes written (all of size unless an error) or -errno (-ENOSPC, -EFBIG, -EROFS, -EIO).
  * Writing past the end grows the file; a gap becomes space past ValidDataLength (zeros). */
 ssize_t exfat_write(struct exfat_volume *vol, uint64_t ino, const void *buf, size_t size, uint64_t offset);

@@ -103,6 +103,94 @@ out:
         return r < 0 ? r : (ssize_t) size;
 }
 
+/* Appends a run to the list, merging it with the previous one when they touch. */
+static void extent_add(struct exfat_extent *ext, size_t *count, uint64_t dev_offset, uint64_t length) {
+        struct exfat_extent *last = *count > 0 ? &ext[*count - 1] : NULL;
+
+        if (last && ((dev_offset == EXFAT_EXTENT_ZERO && last->dev_offset == EXFAT_EXTENT_ZERO) ||
+                     (dev_offset != EXFAT_EXTENT_ZERO && last->dev_offset != EXFAT_EXTENT_ZERO &&
+                      last->dev_offset + last->length == dev_offset))) {
+                last->length += length;
+                return;
+        }
+        ext[(*count)++] = (struct exfat_extent) { .dev_offset = dev_offset, .length = length };
+}
+
+static int map_extents(struct exfat_volume *vol, struct exfat_node *n, uint64_t off, uint64_t len,
+                       struct exfat_extent *ext, size_t *count) {
+        while (len > 0) {
+                uint32_t fcl = (uint32_t) (off >> vol->cluster_shift), pcl, run;
+                uint64_t in = off & (vol->cluster_size - 1), avail, n_;
+
+                if (chain_map(n, fcl, &pcl, &run) < 0) {
+                        vol_err(vol, "inode %llu: offset %llu beyond its clusters", (unsigned long long) n->ino,
+                                (unsigned long long) off);
+                        return -EIO;
+                }
+                avail = ((uint64_t) run << vol->cluster_shift) - in;
+                n_ = avail < len ? avail : len;
+                extent_add(ext, count, cluster_offset(vol, pcl) + in, n_);
+                off += n_;
+                len -= n_;
+        }
+        return 0;
+}
+
+int exfat_read_extents(struct exfat_volume *vol, uint64_t ino, uint64_t offset, uint64_t size, exfat_extents_fn fn,
+                       void *ctx) {
+        _cleanup_free_ struct exfat_extent *ext = NULL;
+        struct exfat_node *n;
+        uint64_t fsize, valid, end, upto;
+        size_t count = 0, max;
+        int r;
+
+        if (!fn)
+                return -EINVAL;
+        r = node_get(vol, ino, &n);
+        if (r < 0)
+                return r;
+        if (n->is_dir) {
+                node_put(vol, n);
+                return -EISDIR;
+        }
+        r = read_lock_loaded(vol, n);
+        if (r < 0) {
+                node_put(vol, n);
+                return r;
+        }
+        pthread_mutex_lock(&n->mtx);
+        fsize = n->size;
+        valid = n->valid_size;
+        pthread_mutex_unlock(&n->mtx);
+        if (offset >= fsize)
+                size = 0;
+        else if (size > fsize - offset)
+                size = fsize - offset;
+        end = offset + size;
+        /* At most one extent per cluster touched, plus the zeros. */
+        max = size == 0 ? 1 : (size_t) (((end - 1) >> vol->cluster_shift) - (offset >> vol->cluster_shift) + 2);
+        ext = calloc(max, sizeof(*ext));
+        if (!ext) {
+                r = -ENOMEM;
+                goto out;
+        }
+        upto = end < valid ? end : valid;
+        if (offset < upto) {
+                r = map_extents(vol, n, offset, upto - offset, ext, &count);
+                if (r < 0)
+                        goto out;
+        }
+        if (upto < offset)
+                upto = offset;
+        if (upto < end)
+                extent_add(ext, &count, EXFAT_EXTENT_ZERO, end - upto);
+        r = fn(ctx, ext, count, size);
+out:
+        pthread_rwlock_unlock(&n->io);
+        node_put(vol, n);
+        return r;
+}
+
 static uint64_t max_file_size(const struct exfat_volume *vol) {
         return (uint64_t) vol->cluster_count << vol->cluster_shift;
 }

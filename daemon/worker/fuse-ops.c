@@ -56,7 +56,7 @@ void worker_fs_init(struct worker_fs *fs, struct exfat_volume *vol, const struct
                     const char *device) {
         pthread_rwlockattr_t attr;
 
-        *fs = (struct worker_fs) { .vol = vol, .view = *view, .device = device };
+        *fs = (struct worker_fs) { .vol = vol, .view = *view, .device = device, .data_fd = -1 };
         /* The finishing writer must not starve behind a stream of readers. */
         pthread_rwlockattr_init(&attr);
         pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -155,6 +155,8 @@ static void reply_entry(fuse_req_t req, struct exfat_volume *vol, const struct w
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
 static void op_init(void *userdata, struct fuse_conn_info *conn) {
+        struct worker_fs *fs = userdata;
+
         /* Reads of one file may run in parallel; the library is thread-safe. */
         if (conn->capable & FUSE_CAP_ASYNC_READ)
                 conn->want |= FUSE_CAP_ASYNC_READ;
@@ -170,10 +172,14 @@ static void op_init(void *userdata, struct fuse_conn_info *conn) {
          * Written data still lands in the page cache, and keep_cache keeps it across opens. */
         conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
         /* O_TRUNC comes as a separate setattr instead; nothing else changes behind our back, so
-         * the page cache needs no invalidation on attribute changes. Data goes through the
-         * library's buffers, so splicing would only add a copy. */
+         * the page cache needs no invalidation on attribute changes. Requests are not spliced in
+         * (SPLICE_READ): libfuse would then read every non-WRITE request out of a pipe, one
+         * system call more each. */
         conn->want &= ~(FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_SPLICE_READ |
                         FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+        /* READ replies are spliced from the device's page cache to /dev/fuse (see op_read). */
+        if (fs->data_fd >= 0 && (conn->capable & FUSE_CAP_SPLICE_WRITE))
+                conn->want |= FUSE_CAP_SPLICE_WRITE | (conn->capable & FUSE_CAP_SPLICE_MOVE);
         /* libfuse asks the kernel for max_pages from max_write: 1 MiB requests. */
         conn->max_write = 1024 * 1024;
         conn->max_readahead = 1024 * 1024;
@@ -408,11 +414,66 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
         }
 }
 
+/* Zeros for the part of a read past ValidDataLength (reads are at most max_read = 1 MiB). */
+static const uint8_t zeros[1024 * 1024];
+
+struct read_reply {
+        fuse_req_t req;
+        int fd;
+        int status;    /* what fuse_reply_data() returned */
+};
+
+/* Runs with the file's clusters pinned by the library: libfuse splices the device's page cache
+ * into /dev/fuse (one copy fewer than pread + write), or reads the fd itself where it cannot. */
+static int reply_extents(void *ctx, const struct exfat_extent *ext, size_t count, uint64_t total) {
+        struct read_reply *rr = ctx;
+        size_t nbufs = 0;
+
+        struct fuse_bufvec *bv = calloc(1, sizeof(*bv) + (count + 1) * sizeof(struct fuse_buf));
+        if (!bv)
+                return -ENOMEM;
+        for (size_t i = 0; i < count; i++) {
+                if (ext[i].dev_offset == EXFAT_EXTENT_ZERO) {
+                        for (uint64_t left = ext[i].length; left > 0;) {
+                                /* A request larger than max_read cannot come; stay correct anyway. */
+                                if (nbufs > count) {
+                                        free(bv);
+                                        return -EINVAL;
+                                }
+                                size_t n = left < sizeof(zeros) ? (size_t) left : sizeof(zeros);
+                                bv->buf[nbufs++] = (struct fuse_buf) { .size = n, .mem = (void *) zeros };
+                                left -= n;
+                        }
+                } else
+                        bv->buf[nbufs++] = (struct fuse_buf) {
+                                .size = (size_t) ext[i].length,
+                                .flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY,
+                                .fd = rr->fd,
+                                .pos = (off_t) ext[i].dev_offset,
+                        };
+        }
+        bv->count = nbufs;
+        bv->idx = 0;
+        bv->off = 0;
+        (void) total;
+        rr->status = fuse_reply_data(rr->req, bv, FUSE_BUF_SPLICE_MOVE);
+        free(bv);
+        return 0;
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
         LOCK_VOLUME(req);
         _cleanup_(freep) void *buf = NULL;
         if (off < 0)
                 return (void) fuse_reply_err(req, EINVAL);
+        if (fs->data_fd >= 0) {
+                struct read_reply rr = { .req = req, .fd = fs->data_fd };
+                int r = exfat_read_extents(vol, ino, (uint64_t) off, size, reply_extents, &rr);
+                if (r < 0)
+                        return reply_error(req, "read", ino, r);
+                /* A failed device read inside libfuse has already been answered with its error. */
+                return;
+        }
         buf = malloc(size > 0 ? size : 1);
         if (!buf)
                 return (void) fuse_reply_err(req, ENOMEM);

@@ -33,6 +33,8 @@ struct worker_fs {
         struct worker_view view;
         const char *device;        /* for log lines */
         atomic_long open_handles;  /* open files and directories, all mount namespaces */
+        int data_fd;               /* the device behind the volume's fd backend, for reads that
+                                    * splice from it; -1: reads copy through exfat_read */
 };
 
 extern const struct fuse_lowlevel_ops worker_fuse_ops;

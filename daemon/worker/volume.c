@@ -36,7 +36,7 @@ static int open_direct(int fd) {
 int volume_probe(struct worker_volume *v, int fd, const char *name, bool read_only, bool force, bool sync) {
         int r;
 
-        *v = (struct worker_volume) { .name = name, .read_only = read_only, .sync = sync, .direct_fd = -1 };
+        *v = (struct worker_volume) { .name = name, .read_only = read_only, .sync = sync, .fd = fd, .direct_fd = -1 };
         r = exfat_device_init_fd(&v->dev, fd);
         if (r < 0)
                 return log_error_errno(r, "%s: cannot use the device", name);
@@ -84,4 +84,9 @@ void volume_done(struct worker_volume *v) {
         if (v->direct_fd >= 0)
                 close(v->direct_fd);
         v->direct_fd = -1;
+}
+
+int volume_splice_fd(const struct worker_volume *v) {
+        const char *e = getenv("EXFAT_WORKER_SPLICE");
+        return e && strcmp(e, "0") == 0 ? -1 : v->fd;
 }
