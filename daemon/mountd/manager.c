@@ -25,12 +25,13 @@ enum request_kind {
         REQ_UNMOUNT,
 };
 
-/* A request waiting for polkit. It names its Mount by device number, not by pointer: the Mount
- * may end (its worker may die) while polkit is asking for a password. */
+/* A request waiting for polkit. It names its Mount by id, not by pointer: the Mount may end (the
+ * daemon may be stopping, or an Unmount's mount may go away) while polkit is asking for a password. */
 struct pending {
         Manager *mgr;
         enum request_kind kind;
         dev_t devnum;
+        uint64_t mount_id;        /* Mount and Label of an unmounted device: the Mount started for it */
         char *device;             /* resolved path, a polkit detail */
         const char *actions[2];
         unsigned n_actions, next;
@@ -45,9 +46,11 @@ static void pending_free(struct pending *p) {
         free(p);
 }
 
-static Mount *reserved(Manager *mgr, dev_t devnum) {
-        Mount *m = manager_find_devnum(mgr, devnum);
-        return m && m->step == STEP_AUTHORIZING ? m : NULL;
+/* The Mount a Mount or Label request started, while it still waits for polkit's answer (it may have
+ * been given up meanwhile: the daemon is stopping). */
+static Mount *started(struct pending *p) {
+        Mount *m = p->mount_id ? manager_find_id(p->mgr, p->mount_id) : NULL;
+        return m && m->auth_pending ? m : NULL;
 }
 
 static void pending_proceed(struct pending *p, sd_bus_message *request) {
@@ -57,13 +60,9 @@ static void pending_proceed(struct pending *p, sd_bus_message *request) {
         switch (p->kind) {
         case REQ_MOUNT:
         case REQ_LABEL_UNMOUNTED:
-                if (!m || m->step != STEP_AUTHORIZING) {
-                        (void) sd_bus_reply_method_errorf(request, ERR_FAILED, "The request was overtaken by another one.");
-                        break;
-                }
-                if (p->kind == REQ_LABEL_UNMOUNTED)
-                        m->new_label = TAKE_PTR(p->label);
-                r = mount_begin(m, request);
+                m = started(p);
+                if (m)
+                        mount_authorization_done(m, 0, NULL);
                 break;
         case REQ_LABEL_MOUNTED:
                 if (!m || m->purpose != PURPOSE_MOUNT)
@@ -84,6 +83,20 @@ static void pending_proceed(struct pending *p, sd_bus_message *request) {
 
 static int pending_authorize(struct pending *p, sd_bus_message *request);
 
+/* A started worker is stopped, and the request answered once it is gone; anything else is answered now. */
+static void refuse(struct pending *p, sd_bus_message *request, const sd_bus_error *error) {
+        if (p->kind == REQ_MOUNT || p->kind == REQ_LABEL_UNMOUNTED) {
+                Mount *m = started(p);
+                if (m)
+                        mount_authorization_done(m, -EACCES, error);
+                return;
+        }
+        if (sd_bus_error_is_set(error))
+                (void) sd_bus_reply_method_error(request, error);
+        else
+                (void) sd_bus_reply_method_errorf(request, ERR_NOT_AUTHORIZED, "Not authorized.");
+}
+
 static void on_authorized(sd_bus_message *request, int result, const sd_bus_error *error, void *userdata) {
         struct pending *p = userdata;
 
@@ -94,11 +107,7 @@ static void on_authorized(sd_bus_message *request, int result, const sd_bus_erro
                         snprintf(who, sizeof(who), "uid %u", (unsigned) uid);
                 log_info("%s refused for %s (%s %s): %s", p->actions[p->next], who, sd_bus_message_get_member(request),
                          p->device, error && error->message ? error->message : strerr(result));
-                if (sd_bus_error_is_set(error))
-                        (void) sd_bus_reply_method_error(request, error);
-                else
-                        (void) sd_bus_reply_method_errorf(request, ERR_NOT_AUTHORIZED, "Not authorized.");
-                mount_free(reserved(p->mgr, p->devnum));
+                refuse(p, request, error);
                 pending_free(p);
                 return;
         }
@@ -114,9 +123,10 @@ static int pending_authorize(struct pending *p, sd_bus_message *request) {
                         return 0; /* on_authorized continues */
                 if (r < 0) {
                         log_error("cannot check authorization for %s: %s", p->actions[p->next], strerr(r));
-                        (void) sd_bus_reply_method_errorf(request, ERR_NOT_AUTHORIZED, "Cannot check authorization: %s",
-                                                          strerr(r));
-                        mount_free(reserved(p->mgr, p->devnum));
+                        sd_bus_error e = SD_BUS_ERROR_NULL;
+                        (void) sd_bus_error_setf(&e, ERR_NOT_AUTHORIZED, "Cannot check authorization: %s", strerr(r));
+                        refuse(p, request, &e);
+                        sd_bus_error_free(&e);
                         pending_free(p);
                         return 0;
                 }
@@ -141,6 +151,15 @@ static struct pending *pending_new(Manager *mgr, enum request_kind kind, const c
         p->devnum = devnum;
         p->no_user_interaction = no_ui;
         return p;
+}
+
+/* polkit and systemd each take tens of milliseconds: the worker's unit starts while polkit decides.
+ * The Mount holds back everything that matters (the device, the reply) until the answer. */
+static int start_and_authorize(Mount *m, struct pending *p, sd_bus_message *msg) {
+        p->mount_id = m->id;
+        m->auth_pending = true;
+        (void) mount_begin(m, msg);
+        return pending_authorize(p, msg) < 0 ? -EIO : 1;
 }
 
 static int check_device_arg(const char *device, sd_bus_error *error) {
@@ -244,13 +263,12 @@ static int method_mount(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 pending_free(p);
                 goto fail;
         }
-        m->step = STEP_AUTHORIZING;
         m->opts = o; /* takes the mount point string */
         m->mounted_by = caller;
         m->owner = owner;
         m->gid = o.has_gid ? o.gid : owner_gid;
         m->user_name = TAKE_PTR(user);
-        return pending_authorize(p, msg) < 0 ? -EIO : 1;
+        return start_and_authorize(m, p, msg);
 
 fail:
         options_done(&o);
@@ -316,9 +334,10 @@ static int method_label(sd_bus_message *msg, void *userdata, sd_bus_error *error
                         pending_free(p);
                         return r;
                 }
-                n->step = STEP_AUTHORIZING;
                 n->mounted_by = n->owner = caller;
                 n->gid = 0;
+                n->new_label = TAKE_PTR(p->label);
+                return start_and_authorize(n, p, msg);
         }
         return pending_authorize(p, msg) < 0 ? -EIO : 1;
 }

@@ -42,7 +42,9 @@ int mount_new(Manager *mgr, enum mount_purpose purpose, const char *device, dev_
         Mount *m = calloc(1, sizeof(*m));
         if (!m)
                 return -ENOMEM;
+        static uint64_t last_id;
         m->manager = mgr;
+        m->id = ++last_id;
         m->purpose = purpose;
         m->devnum = devnum;
         m->sock = -1;
@@ -93,6 +95,13 @@ void mount_free(Mount *m) {
 Mount *manager_find_mount(Manager *mgr, const char *s) {
         for (Mount *m = mgr->mounts; m; m = m->next)
                 if (strcmp(m->device, s) == 0 || (m->mount_point && strcmp(m->mount_point, s) == 0))
+                        return m;
+        return NULL;
+}
+
+Mount *manager_find_id(Manager *mgr, uint64_t id) {
+        for (Mount *m = mgr->mounts; m; m = m->next)
+                if (m->id == id)
                         return m;
         return NULL;
 }
@@ -182,17 +191,28 @@ static void detach(Mount *m) {
         m->mounted = false;
 }
 
-/* The end of every Mount: whatever is left of it goes, then the object itself. */
+/* The end of every Mount: whatever is left of it goes, then the object itself, unless polkit has
+ * not answered yet: then the Mount stays (holding the device, the request unanswered) until it does,
+ * so that a caller polkit refuses learns nothing but that. */
 static void finish(Mount *m) {
         bool was_recorded = m->recorded;
 
-        detach(m);
-        if (m->mount_point && m->created_mount_point && rmdir(m->mount_point) < 0 && errno != ENOENT)
-                log_warning("%s: could not remove %s: %m", m->device, m->mount_point);
-        mount_object_unexport(m);
-        state_forget_fd(m);
-        if (m->step != STEP_DEAD && m->unit && !m->unit_stopping)
-                (void) units_stop(m->manager->bus, m->unit);
+        if (!m->finished) {
+                detach(m);
+                if (m->mount_point && m->created_mount_point && rmdir(m->mount_point) < 0 && errno != ENOENT)
+                        log_warning("%s: could not remove %s: %m", m->device, m->mount_point);
+                mount_object_unexport(m);
+                state_forget_fd(m);
+                if (m->step != STEP_DEAD && m->unit && !m->unit_stopping)
+                        (void) units_stop(m->manager->bus, m->unit);
+                m->unit_stopping = true;
+                m->step = STEP_DEAD;
+                m->finished = true;
+                m->io = sd_event_source_disable_unref(m->io);
+                disarm_timer(m);
+        }
+        if (m->auth_pending)
+                return; /* mount_authorization_done() finishes */
         /* Only now, with everything gone: the caller may retry or unplug at once. */
         reply_ok(m);
         Manager *mgr = m->manager;
@@ -204,6 +224,8 @@ static void finish(Mount *m) {
 }
 
 void mount_abandon(Mount *m, const char *why) {
+        if (m->finished)
+                return;
         log_error("%s: %s%s%s", m->device, why, m->unit ? "; stopping " : "", m->unit ?: "");
         fail_later(m, ERR_WORKER_FAILED, "%s", why);
         if (m->offload) {
@@ -224,7 +246,6 @@ void mount_abandon(Mount *m, const char *why) {
 
 static const char *step_to_string(enum worker_step step) {
         static const char *const names[] = {
-                [STEP_AUTHORIZING] = "authorizing",
                 [STEP_STARTING] = "waiting for the worker to start",
                 [STEP_WAIT_PROBED] = "waiting for the probe",
                 [STEP_WAIT_READY] = "waiting for ready",
@@ -233,6 +254,7 @@ static const char *step_to_string(enum worker_step step) {
                 [STEP_UNMOUNTING] = "unmounting",
                 [STEP_WAIT_CLEAN] = "waiting for the flush",
                 [STEP_WAIT_EXIT] = "waiting for the exit",
+                [STEP_STOPPING] = "stopping the worker",
                 [STEP_DEAD] = "dead",
         };
         return step < sizeof(names) / sizeof(names[0]) && names[step] ? names[step] : "?";
@@ -248,6 +270,10 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
                 /* umount2 or syncfs waits on the worker: cut it off; the thread then returns. */
                 log_error("%s: unmount of %s hangs; aborting the FUSE connection", m->device, m->mount_point);
                 (void) fuse_abort_connection(m->devnum);
+                return 0;
+        case STEP_STOPPING:
+                log_warning("%s: %s did not go away in time after being stopped", m->device, m->unit);
+                finish(m);
                 return 0;
         case STEP_WAIT_EXIT:
                 /* Clean and answered, but the process lingers: no need to wait for it. */
@@ -291,8 +317,25 @@ static int on_unit_started(sd_bus_message *reply, void *userdata, sd_bus_error *
         return 0;
 }
 
+/* The worker was never given anything (refused, or the device could not be opened): stop its unit
+ * and finish once the link closes, that is once systemd has let go of the unit and its process is
+ * gone, so that a request that follows at once can start a new one. */
+static void stop_worker(Mount *m) {
+        disarm_timer(m);
+        m->step = STEP_STOPPING;
+        if (m->unit && !m->unit_stopping) {
+                (void) units_stop(m->manager->bus, m->unit);
+                m->unit_stopping = true;
+        }
+        if (!m->io) {
+                finish(m);
+                return;
+        }
+        (void) arm_timer(m, TIMEOUT_EXIT);
+}
+
 static void send_device(Mount *m) {
-        log_debug("%s: job done and hello received; sending the device", m->device);
+        log_debug("%s: hello received and authorized; sending the device", m->device);
         struct link_device d = {
                 .flags = (m->opts.read_only ? LINK_OPT_READ_ONLY : 0) | (m->opts.force ? LINK_OPT_FORCE : 0) |
                          (m->opts.sync ? LINK_OPT_SYNC : 0) | (m->opts.noexec ? LINK_OPT_NOEXEC : 0) |
@@ -320,12 +363,13 @@ void manager_job_removed(Manager *mgr, const char *job, const char *result) {
                         continue;
                 m->job_done = true;
                 log_debug("%s: job %s %s", m->device, job, result);
-                if (strcmp(result, "done") != 0) {
+                /* Success needs no action: HELLO on the link already proves the worker runs. A
+                 * stopped worker's start job ends "canceled", as asked. */
+                if (strcmp(result, "done") != 0 && m->step != STEP_STOPPING && !m->finished) {
                         char why[128];
                         snprintf(why, sizeof(why), "worker unit failed to start (job %s)", result);
                         mount_abandon(m, why);
-                } else if (m->hello && m->step == STEP_STARTING)
-                        send_device(m);
+                }
                 return;
         }
 }
@@ -555,6 +599,8 @@ static void on_clean(Mount *m, const struct link_status *s) {
 static void on_link_message(void *userdata, enum link_type type, const union link_payload *p) {
         Mount *m = userdata;
 
+        if (m->step == STEP_STOPPING)
+                return; /* whatever it says, it is going */
         if (type == LINK_HELLO && m->step == STEP_STARTING && !m->hello) {
                 log_debug("%s: hello", m->device);
                 if (p->hello.version != LINK_PROTOCOL_VERSION) {
@@ -562,8 +608,10 @@ static void on_link_message(void *userdata, enum link_type type, const union lin
                         return;
                 }
                 m->hello = true;
-                if (m->job_done)
+                if (m->authorized)
                         send_device(m);
+                else
+                        disarm_timer(m); /* polkit may be asking for a password: it has its own timeout */
         } else if (type == LINK_PROBED && m->step == STEP_WAIT_PROBED)
                 on_probed(m, &p->probed);
         else if (type == LINK_READY && m->step == STEP_WAIT_READY)
@@ -585,6 +633,10 @@ static void on_link_gone(void *userdata, int reason) {
         Mount *m = userdata;
 
         m->io = sd_event_source_disable_unref(m->io);
+        if (m->step == STEP_STOPPING) {
+                finish(m);
+                return;
+        }
         if (m->step == STEP_UNMOUNTING && m->clean_early) {
                 m->link_closed = true; /* on_umount_done finishes */
                 return;
@@ -609,40 +661,77 @@ static void on_link_gone(void *userdata, int reason) {
         mount_abandon(m, why);
 }
 
-int mount_begin(Mount *m, sd_bus_message *request) {
-        int sv[2], r;
-
-        m->request = sd_bus_message_ref(request);
-        m->step = STEP_STARTING;
-        r = device_open(m->device, m->devnum, m->purpose == PURPOSE_MOUNT && m->opts.read_only, &m->device_fd);
+/* The device is opened only for an authorized request: a refused caller makes the daemon touch
+ * nothing but the worker's unit. */
+static int open_device(Mount *m) {
+        int r = device_open(m->device, m->devnum, m->purpose == PURPOSE_MOUNT && m->opts.read_only, &m->device_fd);
         if ((r == -EROFS || r == -EACCES) && m->purpose == PURPOSE_MOUNT && !m->opts.read_only)
                 r = device_open(m->device, m->devnum, true, &m->device_fd);
+        if (r < 0) {
+                log_error("%s: cannot open the device: %s", m->device, r == -EBUSY ? "it is in use" : strerr(r));
+                fail_later(m, r == -EBUSY ? ERR_BUSY : ERR_NO_SUCH_DEVICE, "Cannot open %s: %s", m->device,
+                            r == -EBUSY ? "it is in use" : strerr(r));
+                return r;
+        }
         int ro = 0;
-        if (r >= 0 && (ioctl(m->device_fd, BLKROGET, &ro) < 0 || ro)) {
+        if (ioctl(m->device_fd, BLKROGET, &ro) < 0 || ro) {
                 /* A write-protected medium (an SD card's lock switch, a read-only loop device): the
                  * kernel would refuse a read-write mount, and a label cannot be written. */
                 if (m->purpose == PURPOSE_LABEL) {
                         log_error("%s: cannot relabel a write-protected device", m->device);
                         fail_later(m, ERR_FAILED, "%s is write-protected.", m->device);
-                        goto fail;
+                        return -EROFS;
                 }
                 if (!m->opts.read_only)
                         log_info("%s: the device is write-protected; mounting it read-only", m->device);
                 m->opts.read_only = true;
         }
-        if (r < 0) {
-                log_error("%s: cannot open the device: %s", m->device, r == -EBUSY ? "it is in use" : strerr(r));
-                fail_later(m, r == -EBUSY ? ERR_BUSY : ERR_NO_SUCH_DEVICE, "Cannot open %s: %s", m->device,
-                            r == -EBUSY ? "it is in use" : strerr(r));
-                goto fail;
-        }
         m->device_size = device_size(m->device_fd);
+        return 0;
+}
+
+void mount_authorization_done(Mount *m, int result, const sd_bus_error *error) {
+        m->auth_pending = false;
+        if (result < 0) {
+                /* The refusal is the answer, whatever else went wrong meanwhile. */
+                sd_bus_error_free(&m->error);
+                if (sd_bus_error_is_set(error))
+                        (void) sd_bus_error_copy(&m->error, error);
+                else
+                        (void) sd_bus_error_set(&m->error, ERR_NOT_AUTHORIZED, "Not authorized.");
+                if (m->finished)
+                        finish(m);
+                else
+                        stop_worker(m);
+                return;
+        }
+        m->authorized = true;
+        if (m->finished) {
+                finish(m); /* answers what went wrong */
+                return;
+        }
+        if (m->step != STEP_STARTING)
+                return;
+        if (open_device(m) < 0) {
+                stop_worker(m);
+                return;
+        }
+        log_debug("%s: authorized", m->device);
+        if (m->hello)
+                send_device(m);
+}
+
+int mount_begin(Mount *m, sd_bus_message *request) {
+        int sv[2], r;
+
+        m->request = sd_bus_message_ref(request);
+        m->step = STEP_STARTING;
         r = units_worker_name(m->device, &m->unit);
         if (r < 0)
-                goto fail_internal;
+                goto fail;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0) {
                 r = -errno;
-                goto fail_internal;
+                goto fail;
         }
         m->sock = sv[0];
         /* The worker's end blocks: it is its stdin and it reads it synchronously. */
@@ -655,16 +744,14 @@ int mount_begin(Mount *m, sd_bus_message *request) {
                                        &m->start_slot);
         close(sv[1]); /* sd-bus keeps its own copy in the message */
         if (r < 0)
-                goto fail_internal;
+                goto fail;
         (void) arm_timer(m, TIMEOUT_START);
         log_debug("%s: starting %s", m->device, m->unit);
         return 0;
 
-fail_internal:
+fail:
         log_error("%s: cannot start a worker: %s", m->device, strerr(r));
         fail_later(m, ERR_FAILED, "Cannot start a worker for %s: %s", m->device, strerr(r));
-fail:
-        m->step = STEP_DEAD;
         m->unit_stopping = true;
         finish(m);
         return 0;
@@ -785,9 +872,13 @@ void manager_stop(Manager *mgr) {
         mgr->stopping = true;
         for (Mount *m = mgr->mounts; m; m = next) {
                 next = m->next;
-                if (m->step == STEP_AUTHORIZING)
-                        mount_free(m); /* its request is answered by the polkit callback, if ever */
-                else if (m->state == STATE_MOUNTED && m->step == STEP_SERVING && !m->request) {
+                if (m->auth_pending) {
+                        /* Not worth waiting for a password: the answer would come too late. */
+                        sd_bus_error e = SD_BUS_ERROR_NULL;
+                        (void) sd_bus_error_set(&e, ERR_FAILED, "exfat-mountd is stopping.");
+                        mount_authorization_done(m, -ECANCELED, &e);
+                        sd_bus_error_free(&e);
+                } else if (m->state == STATE_MOUNTED && m->step == STEP_SERVING && !m->request) {
                         log_info("%s: unmounting %s: the daemon is stopping", m->device, m->mount_point);
                         (void) mount_unmount(m, NULL, true);
                 }

@@ -38,8 +38,7 @@ enum mount_purpose {
 
 /* Where the conversation with the worker stands; each step has a timeout. */
 enum worker_step {
-        STEP_AUTHORIZING,  /* reserved for a request waiting for polkit; no worker yet */
-        STEP_STARTING,     /* StartTransientUnit sent, waiting for the job and HELLO */
+        STEP_STARTING,     /* StartTransientUnit sent, waiting for HELLO (and for polkit) */
         STEP_WAIT_PROBED,
         STEP_WAIT_READY,
         STEP_SERVING,
@@ -47,6 +46,7 @@ enum worker_step {
         STEP_UNMOUNTING,   /* syncfs + umount2 running in a thread */
         STEP_WAIT_CLEAN,
         STEP_WAIT_EXIT,
+        STEP_STOPPING,     /* refused or failed before the device was sent: unit stopped, waiting for the link to close */
         STEP_DEAD,
 };
 
@@ -59,6 +59,7 @@ enum mount_state {
 struct Mount {
         Manager *manager;
         Mount *next;
+        uint64_t id;              /* unique for the daemon's life: a polkit answer finds its Mount by it */
         enum mount_purpose purpose;
         enum mount_state state;
         enum worker_step step;
@@ -92,6 +93,11 @@ struct Mount {
         char *job_path;
         bool job_done;
         bool hello;
+        /* The worker starts while polkit decides; nothing reaches it (no device opened, no fd sent, no
+         * mount point) before authorized, and no reply leaves while auth_pending. */
+        bool auth_pending;
+        bool authorized;
+        bool finished;            /* cleaned up; kept only until polkit answers, then freed */
         bool fd_stored;
         bool recorded;            /* in the state file */
         bool unit_stopping;
@@ -112,8 +118,15 @@ int mount_new(Manager *mgr, enum mount_purpose purpose, const char *device, dev_
 void mount_free(Mount *m);
 Mount *manager_find_mount(Manager *mgr, const char *device_or_mount_point);
 Mount *manager_find_devnum(Manager *mgr, dev_t devnum);
-/* Starts the worker; the request is answered when the mount (or label) has finished or failed. */
+Mount *manager_find_id(Manager *mgr, uint64_t id);
+/* Starts the worker at once, while polkit may still be deciding (set auth_pending before); the
+ * request is answered when the mount (or label) has finished or failed, and never before
+ * mount_authorization_done(). */
 int mount_begin(Mount *m, sd_bus_message *request);
+/* polkit's answer (result 0: authorized; error says why not): on yes the device is opened and
+ * handed over once the worker said HELLO; on no the worker is stopped and the request answered
+ * with error once it is gone. */
+void mount_authorization_done(Mount *m, int result, const sd_bus_error *error);
 int mount_unmount(Mount *m, sd_bus_message *request, bool force);
 int mount_set_label(Mount *m, sd_bus_message *request, const char *label);
 /* Ends a Mount whatever its state: detaches, stops the worker, removes the object. why is logged. */
