@@ -323,6 +323,10 @@ static int on_unit_started(sd_bus_message *reply, void *userdata, sd_bus_error *
 static void stop_worker(Mount *m) {
         disarm_timer(m);
         m->step = STEP_STOPPING;
+        /* A worker waiting for DEVICE reads only the link (it takes SIGTERM later): end of file tells
+         * it at once. The link stays open our way, to see it go. */
+        if (m->sock >= 0)
+                (void) shutdown(m->sock, SHUT_WR);
         if (m->unit && !m->unit_stopping) {
                 (void) units_stop(m->manager->bus, m->unit);
                 m->unit_stopping = true;
