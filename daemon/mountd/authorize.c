@@ -90,17 +90,13 @@ static int on_caller_gone(sd_bus_track *track, void *userdata) {
         return 1;
 }
 
-int authorize_check(sd_bus_message *request, const char *action, const char *device, bool no_user_interaction,
-                    authorize_callback_t callback, void *userdata) {
+int authorize_check(sd_bus_message *request, uid_t uid, const char *action, const char *device,
+                    bool no_user_interaction, authorize_callback_t callback, void *userdata) {
         sd_bus *bus = sd_bus_message_get_bus(request);
         sd_bus_message *call = NULL;
         const char *sender = sd_bus_message_get_sender(request);
-        uid_t uid;
         int r;
 
-        r = authorize_caller_uid(request, &uid);
-        if (r < 0)
-                return r;
         if (uid == 0)
                 return 1;
         if (!sender)

@@ -15,8 +15,9 @@ typedef void (*authorize_callback_t)(sd_bus_message *request, int result, const 
 /* Asks polkit whether the sender of request may do action on device (passed as the detail "device"). Never blocks: returns 1 when the answer
  * is known at once (uid 0 callers), 0 when callback will be called later, -errno on failure. The
  * check is interactive only when the caller allowed it and did not pass auth.no_user_interaction. */
-int authorize_check(sd_bus_message *request, const char *action, const char *device, bool no_user_interaction,
-                    authorize_callback_t callback, void *userdata);
+int authorize_check(sd_bus_message *request, uid_t uid, const char *action, const char *device,
+                    bool no_user_interaction, authorize_callback_t callback, void *userdata);
 
-/* The caller's effective uid, from the bus (not from the message). */
+/* The caller's effective uid, from the bus (not from the message): a synchronous round trip to the
+ * bus, so ask once per request and pass the uid to authorize_check(). */
 int authorize_caller_uid(sd_bus_message *request, uid_t *ret);

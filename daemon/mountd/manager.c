@@ -16,7 +16,6 @@
 #include "protocol.h"
 #include "util.h"
 
-#define UID_INVALID ((uid_t) -1)
 
 enum request_kind {
         REQ_MOUNT,
@@ -32,6 +31,7 @@ struct pending {
         enum request_kind kind;
         dev_t devnum;
         uint64_t mount_id;        /* Mount and Label of an unmounted device: the Mount started for it */
+        uid_t caller;
         char *device;             /* resolved path, a polkit detail */
         const char *actions[2];
         unsigned n_actions, next;
@@ -101,10 +101,8 @@ static void on_authorized(sd_bus_message *request, int result, const sd_bus_erro
         struct pending *p = userdata;
 
         if (result < 0) {
-                uid_t uid = UID_INVALID;
-                char who[32] = "a caller that left";
-                if (authorize_caller_uid(request, &uid) >= 0)
-                        snprintf(who, sizeof(who), "uid %u", (unsigned) uid);
+                char who[32];
+                snprintf(who, sizeof(who), "uid %u", (unsigned) p->caller);
                 log_info("%s refused for %s (%s %s): %s", p->actions[p->next], who, sd_bus_message_get_member(request),
                          p->device, error && error->message ? error->message : strerr(result));
                 refuse(p, request, error);
@@ -118,7 +116,8 @@ static void on_authorized(sd_bus_message *request, int result, const sd_bus_erro
 /* Walks through the actions; the last answer proceeds with the request. Frees p at the end. */
 static int pending_authorize(struct pending *p, sd_bus_message *request) {
         while (p->next < p->n_actions) {
-                int r = authorize_check(request, p->actions[p->next], p->device, p->no_user_interaction, on_authorized, p);
+                int r = authorize_check(request, p->caller, p->actions[p->next], p->device, p->no_user_interaction,
+                                        on_authorized, p);
                 if (r == 0)
                         return 0; /* on_authorized continues */
                 if (r < 0) {
@@ -137,7 +136,8 @@ static int pending_authorize(struct pending *p, sd_bus_message *request) {
         return 0;
 }
 
-static struct pending *pending_new(Manager *mgr, enum request_kind kind, const char *device, dev_t devnum, bool no_ui) {
+static struct pending *pending_new(Manager *mgr, enum request_kind kind, const char *device, dev_t devnum, uid_t caller,
+                                   bool no_ui) {
         struct pending *p = calloc(1, sizeof(*p));
         if (!p)
                 return NULL;
@@ -149,6 +149,7 @@ static struct pending *pending_new(Manager *mgr, enum request_kind kind, const c
         p->mgr = mgr;
         p->kind = kind;
         p->devnum = devnum;
+        p->caller = caller;
         p->no_user_interaction = no_ui;
         return p;
 }
@@ -251,7 +252,7 @@ static int method_mount(sd_bus_message *msg, void *userdata, sd_bus_error *error
 
         bool system = !device_is_removable(path, devnum) || o.mount_point || (o.has_uid && o.uid != caller) ||
                       (o.has_gid && o.gid != caller_gid);
-        struct pending *p = pending_new(mgr, REQ_MOUNT, path, devnum, o.no_user_interaction);
+        struct pending *p = pending_new(mgr, REQ_MOUNT, path, devnum, caller, o.no_user_interaction);
         if (!p) {
                 r = -ENOMEM;
                 goto fail;
@@ -314,7 +315,7 @@ static int method_label(sd_bus_message *msg, void *userdata, sd_bus_error *error
         if (!m && device_is_mounted(devnum) != 0)
                 return sd_bus_error_setf(error, ERR_BUSY, "%s is mounted by someone else.", path);
 
-        struct pending *p = pending_new(mgr, m ? REQ_LABEL_MOUNTED : REQ_LABEL_UNMOUNTED, path, devnum,
+        struct pending *p = pending_new(mgr, m ? REQ_LABEL_MOUNTED : REQ_LABEL_UNMOUNTED, path, devnum, caller,
                                         o.no_user_interaction);
         if (!p)
                 return -ENOMEM;
@@ -353,7 +354,7 @@ int manager_handle_unmount(Manager *mgr, Mount *m, sd_bus_message *msg, const st
         if (m->purpose != PURPOSE_MOUNT || m->state == STATE_MOUNTING)
                 return sd_bus_error_setf(error, ERR_NOT_MOUNTED, "%s is not mounted yet.", m->device);
 
-        struct pending *p = pending_new(mgr, REQ_UNMOUNT, m->device, m->devnum, o->no_user_interaction);
+        struct pending *p = pending_new(mgr, REQ_UNMOUNT, m->device, m->devnum, caller, o->no_user_interaction);
         if (!p)
                 return -ENOMEM;
         p->force = o->force;
