@@ -16,6 +16,7 @@ static const ssize_t payload_sizes[_LINK_TYPE_MAX] = {
         [LINK_LABEL_SET] = sizeof(struct link_status),
         [LINK_SHUTDOWN] = 0,
         [LINK_CLEAN] = sizeof(struct link_status),
+        [LINK_DIRECT_DEVICE] = 0,
 };
 
 _Static_assert(sizeof(struct link_header) + sizeof(struct link_probed) <= LINK_MAX_PACKET, "packet too big");
@@ -27,7 +28,7 @@ ssize_t link_payload_size(enum link_type type) {
 }
 
 static bool type_carries_fd(enum link_type type) {
-        return type == LINK_DEVICE || type == LINK_FUSE;
+        return type == LINK_DEVICE || type == LINK_DIRECT_DEVICE || type == LINK_FUSE;
 }
 
 int link_send(int sock, enum link_type type, const void *payload, size_t size, int fd) {

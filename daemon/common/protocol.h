@@ -9,8 +9,10 @@
  * receives (type, exact size, NUL-terminated strings, status range) and drops the worker on any
  * violation.
  *
- * Mount:   W→D HELLO; D→W DEVICE(+device fd); W→D PROBED; D mounts; D→W FUSE(+/dev/fuse fd);
- *          W→D READY. Then the worker serves FUSE requests.
+ * Mount:   W→D HELLO; D→W DEVICE(+device fd) [D→W DIRECT_DEVICE(+O_DIRECT device fd), when DEVICE
+ *          has LINK_OPT_DIRECT_FOLLOWS: the sandbox cannot open the device itself, and file data
+ *          written around the page cache costs a copy less]; W→D PROBED; D mounts; D→W FUSE(+/dev/fuse
+ *          fd); W→D READY. Then the worker serves FUSE requests.
  * Label:   D→W SET_LABEL; W→D LABEL_SET. Works while serving, or right after PROBED when the
  *          daemon only wants to relabel an unmounted device (then SHUTDOWN without FUSE).
  * Unmount: D syncfs + umount2; D→W SHUTDOWN; the worker stops serving, flushes, clears the
@@ -37,6 +39,7 @@ enum link_type {
         LINK_LABEL_SET,     /* W→D */
         LINK_SHUTDOWN,      /* D→W */
         LINK_CLEAN,         /* W→D */
+        LINK_DIRECT_DEVICE, /* D→W, fd = the device opened again with O_DIRECT (file data) */
         _LINK_TYPE_MAX,
 };
 
@@ -58,6 +61,7 @@ struct link_hello {
 #define LINK_OPT_SYNC      (1u << 2)
 #define LINK_OPT_NOEXEC    (1u << 3)
 #define LINK_OPT_PROBE_ONLY (1u << 4) /* label an unmounted device: no FUSE will follow */
+#define LINK_OPT_DIRECT_FOLLOWS (1u << 5) /* DIRECT_DEVICE comes right after DEVICE */
 
 struct link_device {
         uint32_t flags;     /* LINK_OPT_* */
