@@ -192,8 +192,8 @@ static void detach(Mount *m) {
 }
 
 /* The end of every Mount: whatever is left of it goes, then the object itself, unless polkit has
- * not answered yet: then the Mount stays (holding the device, the request unanswered) until it does,
- * so that a caller polkit refuses learns nothing but that. */
+ * not answered yet: then the Mount stays (the device reserved, the request unanswered) until it
+ * does, so that a caller polkit refuses learns nothing but that. */
 static void finish(Mount *m) {
         bool was_recorded = m->recorded;
 
