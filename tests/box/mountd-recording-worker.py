@@ -11,7 +11,7 @@ import sys
 
 MAGIC = 0x45584654
 HELLO = 1
-NAMES = {2: "DEVICE", 4: "FUSE", 6: "SET_LABEL", 8: "SHUTDOWN"}
+NAMES = {2: "DEVICE", 4: "FUSE", 6: "SET_LABEL", 8: "SHUTDOWN", 10: "DIRECT_DEVICE"}
 
 
 def say(what):
