@@ -70,6 +70,12 @@ int device_open(const char *path, dev_t devnum, bool read_only, int *ret_fd) {
         return 0;
 }
 
+int device_reopen_direct(int fd) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        return open(path, O_RDWR | O_DIRECT | O_CLOEXEC | O_NOCTTY);
+}
+
 static bool read_flag(const char *dir, const char *name) {
         char p[PATH_MAX], buf[8] = "";
         if ((size_t) snprintf(p, sizeof(p), "%s/%s", dir, name) >= sizeof(p))

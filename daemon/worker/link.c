@@ -298,7 +298,7 @@ int link_run(int sock) {
         struct link_probed probed = {};
         enum link_type type;
         enum stop_reason why;
-        int device_fd = -1, fd = -1, status = 1, r;
+        int device_fd = -1, direct_fd = -1, fd = -1, status = 1, r;
         char name[64];
 
         l.sigfd = signals_open();
@@ -313,10 +313,17 @@ int link_run(int sock) {
                 return log_error_errno(r, "receiving the device from the daemon failed"), 1;
         if (device_fd < 0)
                 return log_error("the daemon sent no device"), 1;
+        if (l.dev.flags & LINK_OPT_DIRECT_FOLLOWS) {
+                r = link_recv(sock, LINK_DIRECT_DEVICE, NULL, NULL, 0, &direct_fd);
+                if (r < 0 || direct_fd < 0) {
+                        close(device_fd);
+                        return log_error_errno(r < 0 ? r : -EBADMSG, "receiving the O_DIRECT device from the daemon failed"), 1;
+                }
+        }
 
         /* The sandbox has no /dev: name the device by its fd in log lines. */
         snprintf(name, sizeof(name), "device fd %d", device_fd);
-        r = volume_probe(&l.vol, device_fd, name, l.dev.flags & LINK_OPT_READ_ONLY, l.dev.flags & LINK_OPT_FORCE,
+        r = volume_probe(&l.vol, device_fd, direct_fd, name, l.dev.flags & LINK_OPT_READ_ONLY, l.dev.flags & LINK_OPT_FORCE,
                          l.dev.flags & LINK_OPT_SYNC);
         l.probe_status = r;
         probed.status = r;

@@ -114,7 +114,7 @@ int standalone_run(const char *device, const char *mountpoint, struct worker_opt
         fd = open_device(device, o, &blkdev);
         if (fd < 0)
                 return 1;
-        r = volume_probe(&v, fd, device, o->read_only, o->force, o->sync);
+        r = volume_probe(&v, fd, -1, device, o->read_only, o->force, o->sync);
         if (r >= 0)
                 r = volume_mount(&v);
         if (r < 0) {

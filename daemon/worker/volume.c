@@ -21,22 +21,26 @@ static struct exfat_options volume_options(const struct worker_volume *v) {
 
 /* File data written with O_DIRECT skips the copy into the device's page cache and its write-back
  * (measured: server CPU per GiB written roughly halved). Reopening needs access to the device
- * node itself, which the service sandbox lacks: there the fd passed in serves everything.
+ * node itself, which the service sandbox lacks: there the daemon opens it and passes it in.
  * EXFAT_WORKER_DIRECT=0 turns it off (for A/B measurements). */
-static int open_direct(int fd) {
+static bool direct_wanted(void) {
         const char *e = getenv("EXFAT_WORKER_DIRECT");
-        char path[64];
+        return !e || strcmp(e, "0") != 0;
+}
 
-        if (e && strcmp(e, "0") == 0)
-                return -1;
+static int open_direct(int fd) {
+        char path[64];
         snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
         return open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
 }
 
-int volume_probe(struct worker_volume *v, int fd, const char *name, bool read_only, bool force, bool sync) {
+int volume_probe(struct worker_volume *v, int fd, int direct_fd, const char *name, bool read_only, bool force,
+                 bool sync) {
         int r;
 
-        *v = (struct worker_volume) { .name = name, .read_only = read_only, .sync = sync, .fd = fd, .direct_fd = -1 };
+        /* direct_fd is ours from here on, also on failure: volume_done() closes it. */
+        *v = (struct worker_volume) { .name = name, .read_only = read_only, .sync = sync, .fd = fd,
+                                      .direct_fd = direct_fd };
         r = exfat_device_init_fd(&v->dev, fd);
         if (r < 0)
                 return log_error_errno(r, "%s: cannot use the device", name);
@@ -53,8 +57,13 @@ int volume_probe(struct worker_volume *v, int fd, const char *name, bool read_on
                             name);
                 v->read_only = true;
         }
-        if (!v->read_only) {
-                v->direct_fd = open_direct(fd);
+        if (v->direct_fd >= 0 && (v->read_only || !direct_wanted())) {
+                close(v->direct_fd);
+                v->direct_fd = -1;
+        }
+        if (!v->read_only && direct_wanted()) {
+                if (v->direct_fd < 0)
+                        v->direct_fd = open_direct(fd);
                 if (v->direct_fd >= 0) {
                         r = exfat_device_init_fd_direct(&v->dev, fd, v->direct_fd);
                         if (r < 0)

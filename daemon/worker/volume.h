@@ -20,8 +20,11 @@ struct worker_volume {
 };
 
 /* Reads the boot region through fd (owned by the caller) and decides read-only: asked, or
- * dirty without force (logged). -EINVAL not exFAT, -EIO damaged, with one log line. */
-int volume_probe(struct worker_volume *v, int fd, const char *name, bool read_only, bool force, bool sync);
+ * dirty without force (logged). direct_fd is the device opened with O_DIRECT for file data
+ * (taken over, closed by volume_done()), or -1 to reopen fd that way where the process can.
+ * -EINVAL not exFAT, -EIO damaged, with one log line. */
+int volume_probe(struct worker_volume *v, int fd, int direct_fd, const char *name, bool read_only, bool force,
+                 bool sync);
 
 /* Mounts libexfat as decided by volume_probe(); falls back to read-only (and says so in
  * read_only) when the library refuses to write this volume. */

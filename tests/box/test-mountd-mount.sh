@@ -77,6 +77,15 @@ wdev=$(nsenter -t "$wpid" -m ls /dev)
 if grep -qxE 'loop[0-9]+|fuse|sd[a-z]+|vd[a-z]+|nvme.*|loop-control' <<<"$wdev"; then
         fail "the worker sees device nodes: $(tr '\n' ' ' <<<"$wdev")"
 fi
+# The daemon hands the worker two opens of the device: buffered for metadata, O_DIRECT (040000)
+# for file data, which the sandbox could not open itself.
+direct=0 buffered=0
+for f in /proc/"$wpid"/fd/*; do
+        [ "$(stat -L -c %t:%T "$f" 2>/dev/null)" = "$(stat -c %t:%T "$dev")" ] || continue
+        flags=$(awk '/^flags:/ {print $2}' "/proc/$wpid/fdinfo/${f##*/}")
+        if (( 8#$flags & 8#40000 )); then direct=$((direct + 1)); else buffered=$((buffered + 1)); fi
+done
+check_eq "1 1" "$direct $buffered" "worker's O_DIRECT and buffered fds of $dev"
 pass "worker pid $wpid: uid $wuid (dynamic), CapEff/Prm/Bnd/Amb 0, NoNewPrivs, seccomp; /dev: $(tr '\n' ' ' <<<"$wdev")"
 
 
