@@ -122,7 +122,8 @@ int exfat_mkdir(struct exfat_volume *vol, uint64_t parent, const char *name, str
         return do_create(vol, parent, name, 0, true, st);
 }
 
-int exfat_unlink(struct exfat_volume *vol, uint64_t parent, const char *name) {
+/* unlink and rmdir: the same removal, told apart by the kind of node they accept. */
+static int remove_name(struct exfat_volume *vol, uint64_t parent, const char *name, bool want_dir) {
         struct exfat_node *dir;
         struct dir_rec *rec;
         struct entry_set es;
@@ -140,8 +141,13 @@ int exfat_unlink(struct exfat_volume *vol, uint64_t parent, const char *name) {
         r = get_dir(vol, parent, &dir);
         if (r >= 0)
                 r = dir_find(vol, dir, nb.u, nb.len, &rec, &es);
-        if (r >= 0 && (le16toh(((struct exfat_entry_file *) &es.e[0])->attributes) & EXFAT_ATTR_DIRECTORY))
-                r = -EISDIR;
+        if (r >= 0) {
+                bool is_dir = le16toh(((struct exfat_entry_file *) &es.e[0])->attributes) & EXFAT_ATTR_DIRECTORY;
+                if (is_dir != want_dir)
+                        r = want_dir ? -ENOTDIR : -EISDIR;
+        }
+        if (r >= 0 && want_dir)
+                r = check_empty_dir(vol, dir, rec, &es);
         if (r >= 0)
                 r = remove_entry(vol, dir, rec, &es);
         if (r >= 0) {
@@ -152,34 +158,10 @@ int exfat_unlink(struct exfat_volume *vol, uint64_t parent, const char *name) {
         return r;
 }
 
-int exfat_rmdir(struct exfat_volume *vol, uint64_t parent, const char *name) {
-        struct exfat_node *dir;
-        struct dir_rec *rec;
-        struct entry_set es;
-        struct name_buf nb;
-        int r;
+int exfat_unlink(struct exfat_volume *vol, uint64_t parent, const char *name) {
+        return remove_name(vol, parent, name, false);
+}
 
-        r = parse_name(name, &nb);
-        if (r == -EINVAL)
-                r = -ENOENT;
-        if (r < 0)
-                return r;
-        if (vol->read_only)
-                return -EROFS;
-        pthread_mutex_lock(&vol->lock);
-        r = get_dir(vol, parent, &dir);
-        if (r >= 0)
-                r = dir_find(vol, dir, nb.u, nb.len, &rec, &es);
-        if (r >= 0 && !(le16toh(((struct exfat_entry_file *) &es.e[0])->attributes) & EXFAT_ATTR_DIRECTORY))
-                r = -ENOTDIR;
-        if (r >= 0)
-                r = check_empty_dir(vol, dir, rec, &es);
-        if (r >= 0)
-                r = remove_entry(vol, dir, rec, &es);
-        if (r >= 0) {
-                touch_dir(vol, dir);
-                r = vol_after_change(vol);
-        }
-        pthread_mutex_unlock(&vol->lock);
-        return r;
+int exfat_rmdir(struct exfat_volume *vol, uint64_t parent, const char *name) {
+        return remove_name(vol, parent, name, true);
 }
