@@ -250,59 +250,45 @@ void exfat_device_done(struct exfat_device *dev) {
 
 /* Every device access is bounds-checked against the device size so that offsets computed from
  * damaged metadata never reach the backend. */
-int dev_read(struct exfat_volume *vol, void *buf, size_t len, uint64_t off) {
-        int r;
-
+static bool in_device(struct exfat_volume *vol, const char *what, size_t len, uint64_t off) {
         if (off > vol->dev->size || len > vol->dev->size - off) {
-                vol_err(vol, "read of %zu bytes at %llu beyond the device end", len, (unsigned long long) off);
-                return -EIO;
+                vol_err(vol, "%s of %zu bytes at %llu beyond the device end", what, len, (unsigned long long) off);
+                return false;
         }
-        r = vol->dev->ops->read(vol->dev->ctx, buf, len, off);
-        if (r < 0) {
-                vol_err(vol, "device read of %zu bytes at %llu failed: %s", len, (unsigned long long) off,
-                        strerror(-r));
+        return true;
+}
+
+/* One log line for a failed backend call; callers see -EIO whatever the backend said. */
+static int io_result(struct exfat_volume *vol, const char *what, size_t len, uint64_t off, int r) {
+        if (r >= 0)
+                return 0;
+        vol_err(vol, "device %s of %zu bytes at %llu failed: %s", what, len, (unsigned long long) off, strerror(-r));
+        return -EIO;
+}
+
+int dev_read(struct exfat_volume *vol, void *buf, size_t len, uint64_t off) {
+        if (!in_device(vol, "read", len, off))
                 return -EIO;
-        }
-        return 0;
+        return io_result(vol, "read", len, off, vol->dev->ops->read(vol->dev->ctx, buf, len, off));
 }
 
 int dev_write(struct exfat_volume *vol, const void *buf, size_t len, uint64_t off) {
-        int r;
-
         if (vol->read_only)
                 return -EROFS;
-        if (off > vol->dev->size || len > vol->dev->size - off) {
-                vol_err(vol, "write of %zu bytes at %llu beyond the device end", len, (unsigned long long) off);
+        if (!in_device(vol, "write", len, off))
                 return -EIO;
-        }
-        r = vol->dev->ops->write(vol->dev->ctx, buf, len, off);
-        if (r < 0) {
-                vol_err(vol, "device write of %zu bytes at %llu failed: %s", len, (unsigned long long) off,
-                        strerror(-r));
-                return -EIO;
-        }
-        return 0;
+        return io_result(vol, "write", len, off, vol->dev->ops->write(vol->dev->ctx, buf, len, off));
 }
 
 /* File contents: through the backend's write_data when it has one. */
 int dev_write_data(struct exfat_volume *vol, const void *buf, size_t len, uint64_t off) {
-        int r;
-
         if (!vol->dev->ops->write_data)
                 return dev_write(vol, buf, len, off);
         if (vol->read_only)
                 return -EROFS;
-        if (off > vol->dev->size || len > vol->dev->size - off) {
-                vol_err(vol, "write of %zu bytes at %llu beyond the device end", len, (unsigned long long) off);
+        if (!in_device(vol, "write", len, off))
                 return -EIO;
-        }
-        r = vol->dev->ops->write_data(vol->dev->ctx, buf, len, off);
-        if (r < 0) {
-                vol_err(vol, "device write of %zu bytes at %llu failed: %s", len, (unsigned long long) off,
-                        strerror(-r));
-                return -EIO;
-        }
-        return 0;
+        return io_result(vol, "write", len, off, vol->dev->ops->write_data(vol->dev->ctx, buf, len, off));
 }
 
 int dev_flush(struct exfat_volume *vol) {
