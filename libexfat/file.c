@@ -58,12 +58,12 @@ static int read_lock_loaded(struct exfat_volume *vol, struct exfat_node *n) {
         }
 }
 
-ssize_t exfat_read(struct exfat_volume *vol, uint64_t ino, void *buf, size_t size, uint64_t offset) {
+/* Takes a reference on file ino and its io lock shared (undone by pthread_rwlock_unlock(&n->io) +
+ * node_put), and snapshots its size and ValidDataLength. -EISDIR for a directory. */
+static int read_begin(struct exfat_volume *vol, uint64_t ino, struct exfat_node **ret, uint64_t *ret_size,
+                      uint64_t *ret_valid) {
         struct exfat_node *n;
-        uint64_t fsize, valid, end;
-        int r;
-
-        r = node_get(vol, ino, &n);
+        int r = node_get(vol, ino, &n);
         if (r < 0)
                 return r;
         if (n->is_dir) {
@@ -76,9 +76,21 @@ ssize_t exfat_read(struct exfat_volume *vol, uint64_t ino, void *buf, size_t siz
                 return r;
         }
         pthread_mutex_lock(&n->mtx);
-        fsize = n->size;
-        valid = n->valid_size;
+        *ret_size = n->size;
+        *ret_valid = n->valid_size;
         pthread_mutex_unlock(&n->mtx);
+        *ret = n;
+        return 0;
+}
+
+ssize_t exfat_read(struct exfat_volume *vol, uint64_t ino, void *buf, size_t size, uint64_t offset) {
+        struct exfat_node *n;
+        uint64_t fsize, valid, end;
+        int r;
+
+        r = read_begin(vol, ino, &n, &fsize, &valid);
+        if (r < 0)
+                return r;
         if (offset >= fsize || size == 0) {
                 size = 0;
                 goto out;
@@ -146,22 +158,9 @@ int exfat_read_extents(struct exfat_volume *vol, uint64_t ino, uint64_t offset, 
 
         if (!fn)
                 return -EINVAL;
-        r = node_get(vol, ino, &n);
+        r = read_begin(vol, ino, &n, &fsize, &valid);
         if (r < 0)
                 return r;
-        if (n->is_dir) {
-                node_put(vol, n);
-                return -EISDIR;
-        }
-        r = read_lock_loaded(vol, n);
-        if (r < 0) {
-                node_put(vol, n);
-                return r;
-        }
-        pthread_mutex_lock(&n->mtx);
-        fsize = n->size;
-        valid = n->valid_size;
-        pthread_mutex_unlock(&n->mtx);
         if (offset >= fsize)
                 size = 0;
         else if (size > fsize - offset)
