@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include "devices.h"
 #include "errors.h"
@@ -21,6 +22,7 @@
 #include "link.h"
 #include "mountpoints.h"
 #include "offload.h"
+#include "readahead.h"
 #include "state.h"
 #include "units.h"
 #include "util.h"
@@ -229,8 +231,8 @@ void mount_abandon(Mount *m, const char *why) {
         log_error("%s: %s%s%s", m->device, why, m->unit ? "; stopping " : "", m->unit ?: "");
         fail_later(m, ERR_WORKER_FAILED, "%s", why);
         if (m->offload) {
-                /* A umount is blocked on the worker: aborting the connection frees it, and its
-                 * completion (on_umount_done) finishes the Mount. */
+                /* A statfs or umount is blocked on the worker: aborting the connection frees it,
+                 * and its completion (on_settled, on_umount_done) finishes the Mount. */
                 m->step = STEP_DEAD;
                 if (m->mounted)
                         (void) fuse_abort_connection(m->devnum);
@@ -249,6 +251,7 @@ static const char *step_to_string(enum worker_step step) {
                 [STEP_STARTING] = "waiting for the worker to start",
                 [STEP_WAIT_PROBED] = "waiting for the probe",
                 [STEP_WAIT_READY] = "waiting for ready",
+                [STEP_SETTLING] = "waiting for the first request to be answered",
                 [STEP_SERVING] = "serving",
                 [STEP_WAIT_LABEL_SET] = "waiting for the label",
                 [STEP_UNMOUNTING] = "unmounting",
@@ -520,6 +523,62 @@ static void on_probed(Mount *m, const struct link_probed *p) {
         (void) arm_timer(m, TIMEOUT_READY);
 }
 
+struct settle_arg {
+        dev_t devnum;
+        char path[];
+};
+
+/* Waits until the worker answers a first request (statfs always reaches it, and only after the
+ * kernel has processed INIT's reply), then raises the read-ahead, which INIT has clamped. */
+static int settle_thread(void *arg) {
+        const struct settle_arg *a = arg;
+        struct statfs sfs;
+
+        if (statfs(a->path, &sfs) < 0)
+                return -errno;
+        int r = fuse_readahead_set(a->devnum, FUSE_READAHEAD_KIB);
+        if (r < 0)
+                log_warning("%s: cannot raise the read-ahead: %s", a->path, strerr(r));
+        return 0;
+}
+
+static void serve(Mount *m) {
+        int r;
+
+        m->step = STEP_SERVING;
+        set_state(m, STATE_MOUNTED);
+        r = mount_object_export(m);
+        if (r < 0) {
+                char why[128];
+                snprintf(why, sizeof(why), "cannot export the mount object: %s", strerr(r));
+                mount_abandon(m, why);
+                return;
+        }
+        (void) state_store_fd(m);
+        (void) state_save(m->manager);
+        log_info("%s: mounted on %s for uid %u (%s)%s", m->device, m->mount_point, (unsigned) m->owner, m->unit,
+                 m->read_only ? " read-only" : "");
+        reply_ok(m);
+}
+
+static void on_settled(void *userdata, int result) {
+        Mount *m = userdata;
+
+        m->offload = NULL; /* the source was released by offload.c */
+        disarm_timer(m);
+        if (m->step == STEP_DEAD) {
+                finish(m); /* abandoned meanwhile */
+                return;
+        }
+        if (result < 0) {
+                char why[128];
+                snprintf(why, sizeof(why), "the mount does not work: statfs failed: %s", strerr(result));
+                mount_abandon(m, why);
+                return;
+        }
+        serve(m);
+}
+
 static void on_ready(Mount *m, const struct link_status *s) {
         int r;
 
@@ -535,21 +594,24 @@ static void on_ready(Mount *m, const struct link_status *s) {
                 send_shutdown(m);
                 return;
         }
-        disarm_timer(m);
-        m->step = STEP_SERVING;
-        set_state(m, STATE_MOUNTED);
-        r = mount_object_export(m);
+
+        size_t n = strlen(m->mount_point);
+        struct settle_arg *a = malloc(sizeof(*a) + n + 1);
+        if (!a) {
+                mount_abandon(m, "out of memory");
+                return;
+        }
+        a->devnum = m->devnum;
+        memcpy(a->path, m->mount_point, n + 1);
+        m->step = STEP_SETTLING;
+        r = offload_run(m->manager->event, settle_thread, a, free, on_settled, m, &m->offload);
         if (r < 0) {
                 char why[128];
-                snprintf(why, sizeof(why), "cannot export the mount object: %s", strerr(r));
+                snprintf(why, sizeof(why), "cannot start a thread: %s", strerr(r));
                 mount_abandon(m, why);
                 return;
         }
-        (void) state_store_fd(m);
-        (void) state_save(m->manager);
-        log_info("%s: mounted on %s for uid %u (%s)%s", m->device, m->mount_point, (unsigned) m->owner, m->unit,
-                 m->read_only ? " read-only" : "");
-        reply_ok(m);
+        (void) arm_timer(m, TIMEOUT_READY);
 }
 
 static void on_label_set(Mount *m, const struct link_status *s) {
@@ -841,7 +903,6 @@ int mount_unmount(Mount *m, sd_bus_message *request, bool force) {
         set_state(m, STATE_UNMOUNTING);
         int r = offload_run(m->manager->event, umount_thread, arg, free, on_umount_done, m, &m->offload);
         if (r < 0) {
-                free(arg);
                 m->step = STEP_SERVING;
                 set_state(m, STATE_MOUNTED);
                 reply_error(m, ERR_FAILED, "Cannot unmount: %s", strerr(r));

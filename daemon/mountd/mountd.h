@@ -41,6 +41,7 @@ enum worker_step {
         STEP_STARTING,     /* StartTransientUnit sent, waiting for HELLO (and for polkit) */
         STEP_WAIT_PROBED,
         STEP_WAIT_READY,
+        STEP_SETTLING,     /* first request answered, read-ahead raised: in a thread */
         STEP_SERVING,
         STEP_WAIT_LABEL_SET,
         STEP_UNMOUNTING,   /* syncfs + umount2 running in a thread */

@@ -58,12 +58,15 @@ int offload_run(sd_event *e, offload_fn_t fn, void *arg, void (*free_arg)(void *
         pthread_t t;
         int r;
 
-        if (!j)
+        if (!j) {
+                if (free_arg)
+                        free_arg(arg);
                 return -ENOMEM;
+        }
         *j = (struct job) { fn, arg, free_arg, done, userdata, { -1, -1 } };
         if (pipe2(j->pipe, O_CLOEXEC) < 0) {
                 r = -errno;
-                free(j);
+                job_free(j);
                 return r;
         }
         r = sd_event_add_io(e, &s, j->pipe[0], EPOLLIN, on_done, j);

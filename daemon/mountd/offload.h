@@ -5,7 +5,8 @@
 
 /* Runs a blocking call (syncfs, umount2 on a FUSE mount: both wait for the untrusted worker) in a
  * thread so that the event loop never waits for a worker. done runs in the event loop. The job
- * cannot be cancelled; the caller must keep userdata alive until done has run. */
+ * cannot be cancelled; the caller must keep userdata alive until done has run. arg belongs to the
+ * job from the call on: free_arg frees it when the job ends, or before an error return. */
 typedef int (*offload_fn_t)(void *arg);
 typedef void (*offload_done_t)(void *userdata, int result);
 

@@ -4,15 +4,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "fuse-ops.h"
 #include "log.h"
 #include "mount-watch.h"
+#include "readahead.h"
 #include "session.h"
 #include "volume.h"
 
@@ -91,6 +94,45 @@ static int build_fuse_options(char *buf, size_t size, const char *device, const 
         return 0;
 }
 
+/* EXFAT_WORKER_READAHEAD_KB overrides the read-ahead for A/B measurements; 0 keeps the kernel's. */
+static unsigned readahead_kib(void) {
+        const char *e = getenv("EXFAT_WORKER_READAHEAD_KB");
+        char *end;
+        if (!e || !*e)
+                return FUSE_READAHEAD_KIB;
+        unsigned long v = strtoul(e, &end, 10);
+        return *end || v > 1024 * 1024 ? FUSE_READAHEAD_KIB : (unsigned) v;
+}
+
+/* The first statfs is answered only after the kernel has processed INIT's reply, which the serving
+ * loop sends: from then on a raised read-ahead stays (see readahead.h). */
+static void *raise_readahead(void *arg) {
+        char *mountpoint = arg;
+        unsigned kib = readahead_kib();
+        struct statfs sfs;
+        struct stat st;
+
+        if (kib > 0 && statfs(mountpoint, &sfs) == 0 && stat(mountpoint, &st) == 0) {
+                int r = fuse_readahead_set(st.st_dev, kib);
+                if (r < 0)
+                        log_warning("%s: cannot raise the read-ahead to %u KiB: %s", mountpoint, kib, strerror(-r));
+        }
+        free(mountpoint);
+        return NULL;
+}
+
+static void start_readahead_raise(const char *mountpoint) {
+        pthread_t t;
+        char *copy = strdup(mountpoint);
+        /* Only speed depends on it: serving goes on without it. */
+        if (!copy || pthread_create(&t, NULL, raise_readahead, copy) != 0) {
+                free(copy);
+                log_warning("%s: cannot raise the read-ahead", mountpoint);
+                return;
+        }
+        pthread_detach(t);
+}
+
 int standalone_run(const char *device, const char *mountpoint, struct worker_options *o) {
         struct worker_volume v;
         struct worker_session *s = NULL;
@@ -147,6 +189,7 @@ int standalone_run(const char *device, const char *mountpoint, struct worker_opt
                 return 1;
         }
 
+        start_readahead_raise(canonical);
         run_r = session_run(s);
         if (run_r < 0)
                 log_error_errno(run_r, "%s: serving %s failed", device, mountpoint);

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # The main path through exfat-mountd with real systemd, dbus-daemon and polkitd: alice (granted by a
 # polkit rule) mounts a loop device, gets /run/media/alice/LABEL, owns the files and writes; the
-# worker runs under a dynamic uid without capabilities and device nodes; bob may not unmount her
-# mount; a busy mount gives Busy; Unmount returns with the volume clean (fsck.exfat -n, dirty flag).
+# worker runs under a dynamic uid without capabilities and device nodes; the mount's read-ahead is
+# raised; bob may not unmount her mount; a busy mount gives Busy; Unmount returns with the volume
+# clean (fsck.exfat -n, dirty flag).
 # box-polkit-rules: rules/exfatctl-alice.rules
 . "${BOX_LIB:-$(dirname "$0")/lib}/common.sh"
 . "$(dirname "$0")/mountd-lib.sh"
@@ -33,6 +34,12 @@ check_eq "0:0 750" "$(stat -c '%u:%g %a' /run/media/alice)" "/run/media/alice ow
 check_contains "$(getfacl -cn /run/media/alice 2>/dev/null)" "user:$alice:r-x" "ACL of /run/media/alice"
 as_user bob test -x /run/media/alice && fail "bob can enter /run/media/alice"
 pass "fuseblk.exfat on $dev, nosuid,nodev; /run/media/alice root 0750 + ACL alice r-x"
+
+# The read-ahead was raised after FUSE INIT, which clamps it to the kernel's 128 KiB proposal; the
+# mount's own backing device is MAJ:MIN-fuseblk (the block device keeps its own setting).
+bdi=/sys/class/bdi/$(findmnt -n -o MAJ:MIN --mountpoint "$mp" | tr -d ' ')-fuseblk
+check_eq 4096 "$(cat "$bdi/read_ahead_kb")" "read-ahead of $bdi when Mount returned"
+pass "read-ahead of the mount raised to 4096 KiB before Mount returned"
 
 # Properties and the ObjectManager.
 check_eq "\"$dev\"" "$(mount_prop "$obj" Device)" Device

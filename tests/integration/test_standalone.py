@@ -72,6 +72,33 @@ def test_mount_basic(env):
         itest.fsck_clean(dev, "after fusermount3 -u")
 
 
+def bdi_read_ahead(mnt):
+    st = os.stat(mnt)
+    path = f"/sys/class/bdi/{os.major(st.st_dev)}:{os.minor(st.st_dev)}-fuseblk/read_ahead_kb"
+    with open(path) as f:
+        return int(f.read())
+
+
+def test_read_ahead(env):
+    """FUSE INIT clamps a mount's read-ahead to 128 KiB; the worker raises it once INIT is done.
+    EXFAT_WORKER_READAHEAD_KB=0 leaves the kernel's value (what the raise is measured against)."""
+    dev = env.image()
+    mnt = env.mkdir("mnt")
+    proc = env.mount_worker(dev, mnt)
+    itest.wait_for(lambda: bdi_read_ahead(mnt) == 4096, 5, "read-ahead raised to 4096 KiB")
+    env.unmount_worker(mnt, proc)
+    os.environ["EXFAT_WORKER_READAHEAD_KB"] = "0"
+    try:
+        proc = env.mount_worker(dev, mnt)
+    finally:
+        del os.environ["EXFAT_WORKER_READAHEAD_KB"]
+    os.statvfs(mnt)
+    time.sleep(0.2)
+    check(bdi_read_ahead(mnt) <= 1024, f"read-ahead {bdi_read_ahead(mnt)} KiB with the raise turned off")
+    env.unmount_worker(mnt, proc)
+    itest.fsck_clean(dev, "after the read-ahead mounts")
+
+
 def test_unknown_option(env):
     dev = env.image()
     mnt = env.mkdir("mnt")
@@ -438,6 +465,7 @@ if __name__ == "__main__":
         test_mount_basic,
         test_unknown_option,
         test_not_exfat,
+        test_read_ahead,
         test_read_only,
         test_owner_and_masks,
         test_dirty_volume,

@@ -89,6 +89,10 @@ rm -rf /run/box/keep /run/box/build
 # Kernel settings are the host's: read-only in the box, as in any container. (Only this view is
 # read-only; the mounts made below stay writable.)
 mount -o remount,bind,ro /sys
+# Except backing-device settings: exfat-mountd raises its FUSE mounts' read-ahead there, as it does
+# on a host, where /sys is writable for it.
+mount --bind /sys/devices/virtual/bdi /sys/devices/virtual/bdi
+mount -o remount,bind,rw /sys/devices/virtual/bdi
 mount --bind /proc/sys /proc/sys
 mount -o remount,bind,ro /proc/sys
 
