@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "readahead.h"
 #include "util.h"
 
 #define FUSECTL "/sys/fs/fuse/connections"
@@ -26,8 +27,9 @@ int fuse_mount_device(const char *device, const char *mount_point, int fuse_fd, 
         if (sync)
                 flags |= MS_SYNCHRONOUS;
         snprintf(data, sizeof(data),
-                 "fd=%d,rootmode=40000,user_id=%u,group_id=%u,allow_other,default_permissions,blksize=4096",
-                 fuse_fd, (unsigned) uid, (unsigned) gid);
+                 "fd=%d,rootmode=40000,user_id=%u,group_id=%u,allow_other,default_permissions,blksize=4096,"
+                 "max_read=%u",
+                 fuse_fd, (unsigned) uid, (unsigned) gid, FUSE_MAX_READ);
         if (mount(device, mount_point, FUSE_TYPE, flags, data) < 0)
                 return -errno;
         return 0;

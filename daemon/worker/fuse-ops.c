@@ -10,6 +10,7 @@
 #include <sys/statvfs.h>
 
 #include "log.h"
+#include "readahead.h"
 
 /* The worker is the only writer of the volume while it is mounted, so the kernel may keep
  * attributes for long. Entries are kept shorter: names are case-insensitive, so the kernel can
@@ -180,8 +181,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn) {
         /* READ replies are spliced from the device's page cache to /dev/fuse (see op_read). */
         if (fs->data_fd >= 0 && (conn->capable & FUSE_CAP_SPLICE_WRITE))
                 conn->want |= FUSE_CAP_SPLICE_WRITE | (conn->capable & FUSE_CAP_SPLICE_MOVE);
-        /* libfuse asks the kernel for max_pages from max_write: 1 MiB requests. */
+        /* libfuse asks the kernel for max_pages from max_write: 1 MiB WRITEs. READs are smaller:
+         * max_read, a mount option (readahead.h says why), which libfuse wants repeated here. */
         conn->max_write = 1024 * 1024;
+        conn->max_read = FUSE_MAX_READ;
         conn->max_readahead = 1024 * 1024;
         conn->max_background = 64;
         conn->congestion_threshold = 48;
@@ -414,8 +417,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
         }
 }
 
-/* Zeros for the part of a read past ValidDataLength (reads are at most max_read = 1 MiB). */
-static const uint8_t zeros[1024 * 1024];
+/* Zeros for the part of a read past ValidDataLength (reads are at most FUSE_MAX_READ). */
+static const uint8_t zeros[FUSE_MAX_READ];
 
 struct read_reply {
         fuse_req_t req;
@@ -435,7 +438,7 @@ static int reply_extents(void *ctx, const struct exfat_extent *ext, size_t count
         for (size_t i = 0; i < count; i++) {
                 if (ext[i].dev_offset == EXFAT_EXTENT_ZERO) {
                         for (uint64_t left = ext[i].length; left > 0;) {
-                                /* A request larger than max_read cannot come; stay correct anyway. */
+                                /* A larger request cannot come; stay correct anyway. */
                                 if (nbufs > count) {
                                         free(bv);
                                         return -EINVAL;

@@ -5,11 +5,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "log.h"
+#include "readahead.h"
 
 /* The loop's main thread sleeps in sem_wait() until a worker thread ends; a signal interrupts
  * it so that it sees the exit flag (libfuse then cancels the idle worker threads, which only
@@ -48,7 +50,12 @@ int session_new(struct worker_fs *fs, const char *mount_options, const char *mou
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        if (fuse_opt_add_arg(&args, "exfat-worker") < 0 ||
+        /* max_read also in service mode, where the daemon mounts: libfuse refuses an INIT whose
+         * max_read differs from its session's. */
+        char max_read[32];
+        snprintf(max_read, sizeof(max_read), "max_read=%u", FUSE_MAX_READ);
+        if (fuse_opt_add_arg(&args, "exfat-worker") < 0 || fuse_opt_add_arg(&args, "-o") < 0 ||
+            fuse_opt_add_arg(&args, max_read) < 0 ||
             (mount_options && (fuse_opt_add_arg(&args, "-o") < 0 || fuse_opt_add_arg(&args, mount_options) < 0))) {
                 r = -ENOMEM;
                 goto fail;

@@ -30,6 +30,8 @@ opts=$(findmnt -n -o OPTIONS --mountpoint "$mp")
 check_contains "$opts" nosuid "mount options"
 check_contains "$opts" nodev "mount options"
 check_contains "$opts" allow_other "mount options"
+# READs below 1 MiB, or libfuse cannot splice their replies (daemon/common/readahead.h).
+check_contains "$opts" max_read=983040 "mount options"
 check_eq "0:0 750" "$(stat -c '%u:%g %a' /run/media/alice)" "/run/media/alice owner and mode"
 check_contains "$(getfacl -cn /run/media/alice 2>/dev/null)" "user:$alice:r-x" "ACL of /run/media/alice"
 as_user bob test -x /run/media/alice && fail "bob can enter /run/media/alice"
