@@ -99,7 +99,27 @@ int exfat_device_init_fd(struct exfat_device *dev, int fd) {
 /* ---- direct file data ---------------------------------------------------------------------- */
 
 #define DIRECT_ALIGN 4096u
-#define BOUNCE_SIZE (1u << 20)
+#define WB_CHUNK (1u << 20)
+
+/*
+ * Write-behind. A synchronous O_DIRECT write makes the caller (a FUSE WRITE, and the writer behind
+ * it) wait for the device each time, and the device sees one write at a time: the page cache, by
+ * contrast, answers at once and writes back several requests together. So an aligned span is
+ * copied into one of WB_BUFFERS buffers and queued for WB_THREADS threads; write_data returns
+ * before the device is done. Whatever must find the data on the device waits for the queue to
+ * empty first (wb_drain): buffered writes (metadata never reaches the device before the data it
+ * describes), reads, drain (the caller reads the device itself) and flush. A failed write is
+ * remembered and reported by the next flush: fsync, sync and unmount report it, as the page
+ * cache would.
+ */
+#define WB_THREADS 4
+#define WB_BUFFERS 8
+
+struct wb_job {
+        void *buf;
+        size_t len;
+        uint64_t offset;
+};
 
 struct fd_direct {
         int fd, dfd;
@@ -108,69 +128,174 @@ struct fd_direct {
          * drops the cached pages it covers; a page dirtied meanwhile through fd (a neighbouring
          * directory block in the same folio) could not be dropped and would keep stale data. */
         pthread_rwlock_t lock;
-        /* Per-thread aligned copy of unaligned caller buffers (FUSE's payload sits after a header). */
-        pthread_key_t bounce;
+
+        pthread_mutex_t wb_lock;
+        pthread_cond_t wb_queued;   /* a job was queued, or stop */
+        pthread_cond_t wb_finished; /* a job finished: a buffer is free, the queue may be empty */
+        struct wb_job queue[WB_BUFFERS];
+        unsigned q_first, q_len;    /* ring of queued jobs */
+        unsigned busy;              /* jobs queued or being written */
+        void *idle[WB_BUFFERS];     /* buffers not in use */
+        unsigned n_idle, n_buffers;
+        int error;                  /* first failure since the last flush */
+        bool stop;
+        unsigned n_threads;
+        pthread_t threads[WB_THREADS];
 };
+
+static void *wb_thread(void *arg) {
+        struct fd_direct *d = arg;
+
+        pthread_mutex_lock(&d->wb_lock);
+        for (;;) {
+                while (d->q_len == 0 && !d->stop)
+                        pthread_cond_wait(&d->wb_queued, &d->wb_lock);
+                if (d->q_len == 0)
+                        break;
+                struct wb_job job = d->queue[d->q_first];
+                d->q_first = (d->q_first + 1) % WB_BUFFERS;
+                d->q_len--;
+                pthread_mutex_unlock(&d->wb_lock);
+
+                pthread_rwlock_rdlock(&d->lock);
+                int r = pwrite_full(d->dfd, job.buf, job.len, job.offset);
+                pthread_rwlock_unlock(&d->lock);
+                if (r == -EINVAL) {
+                        /* A device refusing this alignment still takes the data the ordinary way. */
+                        pthread_rwlock_wrlock(&d->lock);
+                        r = pwrite_full(d->fd, job.buf, job.len, job.offset);
+                        pthread_rwlock_unlock(&d->lock);
+                }
+
+                pthread_mutex_lock(&d->wb_lock);
+                if (r < 0 && d->error == 0)
+                        d->error = r;
+                d->idle[d->n_idle++] = job.buf;
+                d->busy--;
+                pthread_cond_broadcast(&d->wb_finished);
+        }
+        pthread_mutex_unlock(&d->wb_lock);
+        return NULL;
+}
+
+/* Waits until every queued write is on the device (as far as pwrite goes). With take_error, also
+ * returns and forgets the first failure since the last such call. */
+static int wb_drain(struct fd_direct *d, bool take_error) {
+        int r = 0;
+
+        pthread_mutex_lock(&d->wb_lock);
+        while (d->busy > 0)
+                pthread_cond_wait(&d->wb_finished, &d->wb_lock);
+        if (take_error) {
+                r = d->error;
+                d->error = 0;
+        }
+        pthread_mutex_unlock(&d->wb_lock);
+        return r;
+}
+
+/* Called with wb_lock held; threads start with the first write, so read-only use has none. */
+static int wb_start_threads(struct fd_direct *d) {
+        while (d->n_threads < WB_THREADS) {
+                if (pthread_create(&d->threads[d->n_threads], NULL, wb_thread, d) != 0)
+                        return d->n_threads > 0 ? 0 : -EAGAIN;
+                d->n_threads++;
+        }
+        return 0;
+}
+
+/* Called with wb_lock held: a free buffer, waiting for one when all are in flight. */
+static void *wb_buffer(struct fd_direct *d, int *ret) {
+        void *b;
+
+        *ret = 0;
+        while (d->n_idle == 0 && d->n_buffers == WB_BUFFERS)
+                pthread_cond_wait(&d->wb_finished, &d->wb_lock);
+        if (d->n_idle > 0)
+                return d->idle[--d->n_idle];
+        if (posix_memalign(&b, d->align, WB_CHUNK) != 0) {
+                *ret = -ENOMEM;
+                return NULL;
+        }
+        d->n_buffers++;
+        return b;
+}
+
+/* Queues an aligned span in chunks of at most WB_CHUNK; the caller's buffer is free on return. */
+static int wb_queue(struct fd_direct *d, const uint8_t *p, size_t len, uint64_t offset) {
+        int r = 0;
+
+        pthread_mutex_lock(&d->wb_lock);
+        r = wb_start_threads(d);
+        while (r == 0 && len > 0) {
+                size_t n = len < WB_CHUNK ? len : WB_CHUNK;
+                void *b = wb_buffer(d, &r);
+                if (!b)
+                        break;
+                /* A job owns its buffer: nobody else touches it until the job is done. */
+                pthread_mutex_unlock(&d->wb_lock);
+                memcpy(b, p, n);
+                pthread_mutex_lock(&d->wb_lock);
+                d->queue[(d->q_first + d->q_len) % WB_BUFFERS] = (struct wb_job) { b, n, offset };
+                d->q_len++;
+                d->busy++;
+                pthread_cond_signal(&d->wb_queued);
+                p += n;
+                len -= n;
+                offset += n;
+        }
+        pthread_mutex_unlock(&d->wb_lock);
+        return r;
+}
+
+static void wb_stop(struct fd_direct *d) {
+        pthread_mutex_lock(&d->wb_lock);
+        d->stop = true;
+        pthread_cond_broadcast(&d->wb_queued);
+        pthread_mutex_unlock(&d->wb_lock);
+        for (unsigned i = 0; i < d->n_threads; i++)
+                pthread_join(d->threads[i], NULL);
+        for (unsigned i = 0; i < d->n_idle; i++)
+                free(d->idle[i]);
+        pthread_cond_destroy(&d->wb_queued);
+        pthread_cond_destroy(&d->wb_finished);
+        pthread_mutex_destroy(&d->wb_lock);
+}
 
 static int fdd_read(void *ctx, void *buf, size_t len, uint64_t offset) {
         struct fd_direct *d = ctx;
+        (void) wb_drain(d, false);
         return pread_full(d->fd, buf, len, offset);
 }
 
+static int fdd_drain(void *ctx) {
+        (void) wb_drain(ctx, false);
+        return 0;
+}
+
+/* Metadata, and the unaligned edges of file data. Written only while no data write is queued or
+ * running, holding wb_lock so that none can be queued meanwhile: whatever data this block may
+ * describe (any write_data that returned before it was built) is on the device first. */
 static int fdd_write(void *ctx, const void *buf, size_t len, uint64_t offset) {
         struct fd_direct *d = ctx;
         int r;
 
+        pthread_mutex_lock(&d->wb_lock);
+        while (d->busy > 0)
+                pthread_cond_wait(&d->wb_finished, &d->wb_lock);
         pthread_rwlock_wrlock(&d->lock);
         r = pwrite_full(d->fd, buf, len, offset);
         pthread_rwlock_unlock(&d->lock);
+        pthread_mutex_unlock(&d->wb_lock);
         return r;
 }
 
 static int fdd_flush(void *ctx) {
         struct fd_direct *d = ctx;
         /* Flushing the block device flushes its volatile cache, which the direct writes reached. */
-        return fdatasync_dev(d->fd);
-}
-
-static void *bounce_get(struct fd_direct *d) {
-        void *b = pthread_getspecific(d->bounce);
-
-        if (b)
-                return b;
-        if (posix_memalign(&b, d->align, BOUNCE_SIZE) != 0)
-                return NULL;
-        if (pthread_setspecific(d->bounce, b) != 0) {
-                free(b);
-                return NULL;
-        }
-        return b;
-}
-
-/* An aligned span: straight from buf when it is aligned in memory too, else copied in chunks. */
-static int direct_span(struct fd_direct *d, const uint8_t *p, size_t len, uint64_t offset) {
-        void *b = NULL;
-        int r = 0;
-
-        if (((uintptr_t) p & (d->align - 1)) != 0) {
-                b = bounce_get(d);
-                if (!b)
-                        return -ENOMEM;
-        }
-        pthread_rwlock_rdlock(&d->lock);
-        while (len > 0 && r >= 0) {
-                size_t n = len;
-                if (b) {
-                        n = len < BOUNCE_SIZE ? len : BOUNCE_SIZE;
-                        memcpy(b, p, n);
-                }
-                r = pwrite_full(d->dfd, b ? b : p, n, offset);
-                p += n;
-                len -= n;
-                offset += n;
-        }
-        pthread_rwlock_unlock(&d->lock);
-        return r;
+        int r = wb_drain(d, true);
+        int s = fdatasync_dev(d->fd);
+        return r < 0 ? r : s;
 }
 
 static int fdd_write_data(void *ctx, const void *buf, size_t len, uint64_t offset) {
@@ -189,10 +314,7 @@ static int fdd_write_data(void *ctx, const void *buf, size_t len, uint64_t offse
                         return r;
         }
         if (mid > 0) {
-                r = direct_span(d, p + head, mid, offset + head);
-                /* A device refusing this alignment still takes the data the ordinary way. */
-                if (r == -EINVAL)
-                        r = fdd_write(d, p + head, mid, offset + head);
+                r = wb_queue(d, p + head, mid, offset + head);
                 if (r < 0)
                         return r;
         }
@@ -206,6 +328,7 @@ static const struct exfat_dev_ops fd_direct_ops = {
         .write = fdd_write,
         .flush = fdd_flush,
         .write_data = fdd_write_data,
+        .drain = fdd_drain,
 };
 
 int exfat_device_init_fd_direct(struct exfat_device *dev, int fd, int direct_fd) {
@@ -222,11 +345,10 @@ int exfat_device_init_fd_direct(struct exfat_device *dev, int fd, int direct_fd)
         if (ioctl(direct_fd, BLKSSZGET, &lbs) == 0 && lbs > 0 && (size_t) lbs > d->align &&
             (lbs & (lbs - 1)) == 0)
                 d->align = (size_t) lbs;
-        if (pthread_key_create(&d->bounce, free) != 0) {
-                free(d);
-                return -ENOMEM;
-        }
         pthread_rwlock_init(&d->lock, NULL);
+        pthread_mutex_init(&d->wb_lock, NULL);
+        pthread_cond_init(&d->wb_queued, NULL);
+        pthread_cond_init(&d->wb_finished, NULL);
         dev->ops = &fd_direct_ops;
         dev->ctx = d;
         return 0;
@@ -238,10 +360,8 @@ void exfat_device_done(struct exfat_device *dev) {
         if (!dev || dev->ops != &fd_direct_ops)
                 return;
         d = dev->ctx;
-        /* The calling thread's buffer; other threads' were freed when they ended. */
-        free(pthread_getspecific(d->bounce));
-        pthread_setspecific(d->bounce, NULL);
-        pthread_key_delete(d->bounce);
+        /* Normally empty: unmount flushed. Whatever is still queued is written before the end. */
+        wb_stop(d);
         pthread_rwlock_destroy(&d->lock);
         free(d);
         dev->ops = &fd_ops;
@@ -289,6 +409,11 @@ int dev_write_data(struct exfat_volume *vol, const void *buf, size_t len, uint64
         if (!in_device(vol, "write", len, off))
                 return -EIO;
         return io_result(vol, "write", len, off, vol->dev->ops->write_data(vol->dev->ctx, buf, len, off));
+}
+
+void dev_drain(struct exfat_volume *vol) {
+        if (vol->dev->ops->drain)
+                (void) vol->dev->ops->drain(vol->dev->ctx);
 }
 
 int dev_flush(struct exfat_volume *vol) {

@@ -50,6 +50,11 @@ struct exfat_dev_ops {
          * never reads back through a cache of its own what it wrote here, so a backend may
          * bypass the page cache (see exfat_device_init_fd_direct). */
         int (*write_data)(void *ctx, const void *buf, size_t len, uint64_t offset);
+        /* Optional: a backend whose write_data may return before the device has the data (write-
+         * behind) waits here until it has; reads through this backend and flush must wait
+         * likewise, and flush reports a write that failed. The library calls it before handing
+         * out extents that the caller reads from the device itself (exfat_read_extents). */
+        int (*drain)(void *ctx);
 };
 
 struct exfat_device {
@@ -66,8 +71,10 @@ int exfat_device_init_fd(struct exfat_device *dev, int fd);
  * caller, -1 for none). File data in page-aligned spans is then written through direct_fd, which
  * spares the copy into the page cache and its write-back (the device's cache is still flushed by
  * flush); the rest goes through fd, serialised against direct writes so that no page of the
- * device's page cache is dirtied while a direct write invalidates it. Allocates: release with
- * exfat_device_done() after the volume is unmounted. -ENOMEM, or as exfat_device_init_fd. */
+ * device's page cache is dirtied while a direct write invalidates it. Direct writes are written
+ * behind (up to 8 MiB queued for 4 threads; see drain): a failed one is reported by the next
+ * flush. Allocates: release with exfat_device_done() after the volume is unmounted. -ENOMEM, or
+ * as exfat_device_init_fd. */
 int exfat_device_init_fd_direct(struct exfat_device *dev, int fd, int direct_fd);
 /* Frees what exfat_device_init_fd_direct allocated; a no-op for other devices. */
 void exfat_device_done(struct exfat_device *dev);

@@ -183,6 +183,8 @@ int exfat_read_extents(struct exfat_volume *vol, uint64_t ino, uint64_t offset, 
                 upto = offset;
         if (upto < end)
                 extent_add(ext, &count, EXFAT_EXTENT_ZERO, end - upto);
+        /* The caller reads the device itself: data written behind must be there first. */
+        dev_drain(vol);
         r = fn(ctx, ext, count, size);
 out:
         pthread_rwlock_unlock(&n->io);

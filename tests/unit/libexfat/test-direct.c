@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The fd backend with an O_DIRECT fd for file data (exfat_device_init_fd_direct): contents at
- * unaligned offsets, sizes and buffers, zero-filled gaps, and data writes racing metadata writes
- * and reads of neighbouring clusters through the page cache. */
+ * unaligned offsets, sizes and buffers, zero-filled gaps, data writes racing metadata writes and
+ * reads of neighbouring clusters through the page cache, and write-behind: data queued but not
+ * yet written is waited for by readers of the device, and a failed write reaches flush. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -163,6 +164,83 @@ static void test_racing_metadata(void **state) {
         fx_expect_oracle_content(f, "small-399", "small-399", 9);
 }
 
+struct device_reader {
+        int fd;
+        uint8_t *buf;
+        size_t len;
+};
+
+/* Reads the extents from the device itself, as exfat-worker splices them. */
+static int read_device(void *ctx, const struct exfat_extent *ext, size_t count, uint64_t total) {
+        struct device_reader *r = ctx;
+        size_t pos = 0;
+
+        for (size_t i = 0; i < count; i++) {
+                if (ext[i].dev_offset == EXFAT_EXTENT_ZERO)
+                        memset(r->buf + pos, 0, ext[i].length);
+                else if (pread(r->fd, r->buf + pos, ext[i].length, (off_t) ext[i].dev_offset) != (ssize_t) ext[i].length)
+                        return -EIO;
+                pos += ext[i].length;
+        }
+        r->len = pos;
+        (void) total;
+        return 0;
+}
+
+/* Each round rewrites 8 MiB (the whole write-behind queue) and at once reads it back from the
+ * device through exfat_read_extents: without the drain, the device still has the previous round. */
+static void test_read_extents_after_write(void **state) {
+        struct fx *f = *state;
+        const size_t size = 8 * MiB;
+        uint8_t *src = malloc(size), *back = malloc(size);
+        struct device_reader r = { .fd = f->fd, .buf = back };
+
+        assert_non_null(src);
+        assert_non_null(back);
+        direct_mount(f);
+        uint64_t ino = fx_create(f, EXFAT_ROOT_INO, "rewritten", NULL, 0);
+        for (unsigned round = 0; round < 8; round++) {
+                fill(src, size, round + 100);
+                fx_write(f, ino, src, size, 0);
+                assert_int_equal(exfat_read_extents(f->vol, ino, 0, size, read_device, &r), 0);
+                assert_int_equal(r.len, size);
+                assert_memory_equal(back, src, size);
+        }
+        exfat_forget(f->vol, ino, 1);
+        direct_done(f);
+        fx_expect_oracle_content(f, "rewritten", src, size);
+        free(src);
+        free(back);
+}
+
+/* A data write that fails on the device (here: a direct fd that cannot write) is reported by the
+ * next flush, which fsync calls, and by every flush until one succeeds. */
+static void test_failed_write_reported(void **state) {
+        struct fx *f = *state;
+        const size_t size = 2 * MiB;
+        uint8_t *src = malloc(size);
+        int rofd = open(f->path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+
+        assert_non_null(src);
+        if (rofd < 0 && errno == EINVAL)
+                skip();
+        assert_true(rofd >= 0);
+        assert_int_equal(exfat_device_init_fd_direct(&d.dev, f->fd, rofd), 0);
+        d.dfd = rofd;
+        f->dev = &d.dev;
+        fx_mount(f, false);
+        uint64_t ino = fx_create(f, EXFAT_ROOT_INO, "lost", NULL, 0);
+        fill(src, size, 7);
+        /* Queued: the write itself succeeds, as write() does with the page cache. */
+        assert_int_equal(exfat_write(f->vol, ino, src, size, 0), (ssize_t) size);
+        assert_int_equal(exfat_fsync(f->vol, ino, false), -EIO);
+        /* Reported once: the error was taken by that flush. */
+        assert_int_equal(exfat_fsync(f->vol, ino, false), 0);
+        exfat_forget(f->vol, ino, 1);
+        direct_done(f);
+        free(src);
+}
+
 static void test_no_direct_fd(void **state) {
         struct fx *f = *state;
         struct exfat_device dev;
@@ -178,6 +256,10 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_prestate_setup_teardown(test_unaligned, fx_setup, fx_teardown, (void *) &unmounted),
                 cmocka_unit_test_prestate_setup_teardown(test_racing_metadata, fx_setup, fx_teardown,
+                                                         (void *) &unmounted),
+                cmocka_unit_test_prestate_setup_teardown(test_read_extents_after_write, fx_setup, fx_teardown,
+                                                         (void *) &unmounted),
+                cmocka_unit_test_prestate_setup_teardown(test_failed_write_reported, fx_setup, fx_teardown,
                                                          (void *) &unmounted),
                 cmocka_unit_test_prestate_setup_teardown(test_no_direct_fd, fx_setup, fx_teardown,
                                                          (void *) &unmounted),
