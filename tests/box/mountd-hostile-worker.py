@@ -70,6 +70,11 @@ elif mode == "hang-after-fuse":
     send(PROBED, probed())
     s.recvmsg(256, socket.CMSG_SPACE(16))
     time.sleep(120)
+elif mode == "ready-no-serve":
+    # Claims to serve, keeps the FUSE fd open and never reads a request from it.
+    send(PROBED, probed())
+    s.recvmsg(256, socket.CMSG_SPACE(16))
+    send(READY, struct.pack("<iI", 0, 0))
 elif mode == "notready":
     send(PROBED, probed())
     s.recvmsg(256, socket.CMSG_SPACE(16))

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # The worker is untrusted: a stand-in that lies on the link (wrong version, an fd with HELLO, short
 # or garbage packets, messages out of order, labels without NUL or with control characters, a volume
-# larger than the device, bad cluster sizes, out-of-range status and flags, silence) must get its Mount refused
-# with a named error, leave nothing mounted and no mount point behind, and the daemon must stay up.
+# larger than the device, bad cluster sizes, out-of-range status and flags, silence, READY without
+# serving) must get its Mount refused with a named error, leave nothing mounted and no mount point
+# behind, and the daemon must stay up.
 . "${BOX_LIB:-$(dirname "$0")/lib}/common.sh"
 . "$(dirname "$0")/mountd-lib.sh"
 in_box_require
@@ -41,6 +42,10 @@ try_mode badflag WorkerFailed
 try_mode twice WorkerFailed
 try_mode notready WorkerFailed
 try_mode notexfat NotExfat
+# READY but no request ever answered: Mount waits for a first answer (the read-ahead can only be
+# raised after it), then the ready timeout (10 s) aborts the connection and ends it.
+try_mode ready-no-serve WorkerFailed
+wait_for_log "waiting for the first request to be answered"
 # Says nothing at all: the start timeout (20 s) ends it, and the unit is stopped.
 try_mode silent WorkerFailed
 wait_for_log "invalid probe result"
