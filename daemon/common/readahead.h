@@ -10,24 +10,27 @@
  * buffer, a pread and a copy: about three times the worker's CPU per GiB read (measured 1.03 s vs
  * 0.35 s). 960 KiB leaves room for a read spanning 13 extents. WRITEs stay at 1 MiB.
  *
- * Read-ahead. The kernel proposes its block-device default (128 KiB) in FUSE INIT
- * and keeps the smaller of that and the server's answer, whatever the server asks for; at 128 KiB
- * a cold sequential read runs at a fraction of the device's speed, because the worker never has
- * more than one small READ to work on. Only root can raise it, through the mount's backing-device
- * entry in sysfs, and only after the kernel has processed INIT's reply (INIT would clamp it again).
+ * Read-ahead. The kernel proposes its block-device default (128 KiB) in FUSE INIT and keeps the
+ * smaller of that and the server's answer, whatever the server asks for; at 128 KiB the worker
+ * never has more than one small READ of a sequential reader to work on. Only root can raise it,
+ * through the mount's backing-device entry in sysfs, and only after the kernel has processed
+ * INIT's reply (INIT would clamp it again): callers wait for a first answered statfs.
  */
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #define FUSE_MAX_READ (960u * 1024)
 
-/* What exfat-mountd and the standalone worker set: large enough that several 1 MiB READs are in
- * flight at once, small enough to waste little on a short read. */
+/* What exfat-mountd and the standalone worker set: large enough that several READs are in flight
+ * at once, small enough to waste little on a short read. */
 #define FUSE_READAHEAD_KIB 4096u
 
-/* Sets the read-ahead of the FUSE mount whose superblock is dev (st_dev of the mount's root), in
- * KiB. Returns 0 or -errno (-ENOENT: no such FUSE mount). */
-int fuse_readahead_set(dev_t dev, unsigned kib);
+/* statfs's f_type of fuse and fuseblk mounts alike. */
+#define FUSE_SUPER_MAGIC 0x65735546
 
-/* Reads it back; returns KiB or -errno. */
-int fuse_readahead_get(dev_t dev);
+/* Sets the read-ahead of the FUSE mount whose superblock is dev (st_dev of the mount's root; for a
+ * fuseblk mount the block device's number), in KiB. fuseblk says which kind of mount it is: the
+ * entry of a fuseblk mount is MAJ:MIN-fuseblk, and MAJ:MIN without the suffix is then the block
+ * device's own, which is never touched. Returns 0 or -errno (-ENOENT: no such mount). */
+int fuse_readahead_set(dev_t dev, bool fuseblk, unsigned kib);

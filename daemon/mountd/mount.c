@@ -536,7 +536,9 @@ static int settle_thread(void *arg) {
 
         if (statfs(a->path, &sfs) < 0)
                 return -errno;
-        int r = fuse_readahead_set(a->devnum, FUSE_READAHEAD_KIB);
+        if (sfs.f_type != FUSE_SUPER_MAGIC)
+                return -ENOTCONN; /* the mount went away meanwhile */
+        int r = fuse_readahead_set(a->devnum, true, FUSE_READAHEAD_KIB);
         if (r < 0)
                 log_warning("%s: cannot raise the read-ahead: %s", a->path, strerr(r));
         return 0;

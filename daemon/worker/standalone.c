@@ -104,29 +104,44 @@ static unsigned readahead_kib(void) {
         return *end || v > 1024 * 1024 ? FUSE_READAHEAD_KIB : (unsigned) v;
 }
 
+struct readahead_raise {
+        bool fuseblk;
+        char mountpoint[];
+};
+
 /* The first statfs is answered only after the kernel has processed INIT's reply, which the serving
- * loop sends: from then on a raised read-ahead stays (see readahead.h). */
+ * loop sends: from then on a raised read-ahead stays (see readahead.h). Asked through one fd, so
+ * that the device number is the mount's even if it goes away meanwhile (then statfs shows it). */
 static void *raise_readahead(void *arg) {
-        char *mountpoint = arg;
+        struct readahead_raise *a = arg;
         unsigned kib = readahead_kib();
         struct statfs sfs;
         struct stat st;
+        int fd = open(a->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
-        if (kib > 0 && statfs(mountpoint, &sfs) == 0 && stat(mountpoint, &st) == 0) {
-                int r = fuse_readahead_set(st.st_dev, kib);
+        if (kib > 0 && fd >= 0 && fstatfs(fd, &sfs) == 0 && sfs.f_type == FUSE_SUPER_MAGIC && fstat(fd, &st) == 0) {
+                int r = fuse_readahead_set(st.st_dev, a->fuseblk, kib);
                 if (r < 0)
-                        log_warning("%s: cannot raise the read-ahead to %u KiB: %s", mountpoint, kib, strerror(-r));
+                        log_warning("%s: cannot raise the read-ahead to %u KiB: %s", a->mountpoint, kib, strerror(-r));
         }
-        free(mountpoint);
+        if (fd >= 0)
+                close(fd);
+        free(a);
         return NULL;
 }
 
-static void start_readahead_raise(const char *mountpoint) {
+static void start_readahead_raise(const char *mountpoint, bool fuseblk) {
+        size_t n = strlen(mountpoint);
+        struct readahead_raise *a = malloc(sizeof(*a) + n + 1);
         pthread_t t;
-        char *copy = strdup(mountpoint);
+
         /* Only speed depends on it: serving goes on without it. */
-        if (!copy || pthread_create(&t, NULL, raise_readahead, copy) != 0) {
-                free(copy);
+        if (a) {
+                a->fuseblk = fuseblk;
+                memcpy(a->mountpoint, mountpoint, n + 1);
+        }
+        if (!a || pthread_create(&t, NULL, raise_readahead, a) != 0) {
+                free(a);
                 log_warning("%s: cannot raise the read-ahead", mountpoint);
                 return;
         }
@@ -189,7 +204,7 @@ int standalone_run(const char *device, const char *mountpoint, struct worker_opt
                 return 1;
         }
 
-        start_readahead_raise(canonical);
+        start_readahead_raise(canonical, blkdev);
         run_r = session_run(s);
         if (run_r < 0)
                 log_error_errno(run_r, "%s: serving %s failed", device, mountpoint);
