@@ -113,7 +113,7 @@ int exfat_device_init_fd(struct exfat_device *dev, int fd) {
  * cache would.
  */
 #define WB_THREADS 4
-#define WB_BUFFERS 8
+#define WB_BUFFERS 16
 
 struct wb_job {
         void *buf;

@@ -72,7 +72,7 @@ int exfat_device_init_fd(struct exfat_device *dev, int fd);
  * spares the copy into the page cache and its write-back (the device's cache is still flushed by
  * flush); the rest goes through fd, serialised against direct writes so that no page of the
  * device's page cache is dirtied while a direct write invalidates it. Direct writes are written
- * behind (up to 8 MiB queued for 4 threads; see drain): a failed one is reported by the next
+ * behind (up to 16 MiB queued for 4 threads; see drain): a failed one is reported by the next
  * flush. Allocates: release with exfat_device_done() after the volume is unmounted. -ENOMEM, or
  * as exfat_device_init_fd. */
 int exfat_device_init_fd_direct(struct exfat_device *dev, int fd, int direct_fd);

@@ -187,8 +187,9 @@ static int read_device(void *ctx, const struct exfat_extent *ext, size_t count, 
         return 0;
 }
 
-/* Each round rewrites 8 MiB (the whole write-behind queue) and at once reads it back from the
- * device through exfat_read_extents: without the drain, the device still has the previous round. */
+/* Each round rewrites 8 MiB (it all fits in the write-behind queue) and at once reads it back
+ * from the device through exfat_read_extents: without the drain, the device may still have the
+ * previous round. */
 static void test_read_extents_after_write(void **state) {
         struct fx *f = *state;
         const size_t size = 8 * MiB;
