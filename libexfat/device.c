@@ -106,11 +106,12 @@ int exfat_device_init_fd(struct exfat_device *dev, int fd) {
  * it) wait for the device each time, and the device sees one write at a time: the page cache, by
  * contrast, answers at once and writes back several requests together. So an aligned span is
  * copied into one of WB_BUFFERS buffers and queued for WB_THREADS threads; write_data returns
- * before the device is done. Whatever must find the data on the device waits for the queue to
- * empty first (wb_drain): buffered writes (metadata never reaches the device before the data it
- * describes), reads, drain (the caller reads the device itself) and flush. A failed write is
- * remembered and reported by the next flush: fsync, sync and unmount report it, as the page
- * cache would.
+ * before the device is done. Jobs are written in any order, except that a write overlapping an
+ * earlier one still queued or running waits for it. Whatever must find the data on the device
+ * waits for the queue to empty first (wb_drain): buffered writes (metadata never reaches the
+ * device before the data it describes), reads, drain (the caller reads the device itself) and
+ * flush. A failed write is remembered and reported by the next flush: fsync, sync and unmount
+ * report it, as the page cache would.
  */
 #define WB_THREADS 4
 #define WB_BUFFERS 16
@@ -120,6 +121,11 @@ struct wb_job {
         size_t len;
         uint64_t offset;
 };
+
+/* Jobs may be written in any order, except two that overlap: the later one waits. */
+static bool wb_overlaps(const struct wb_job *a, uint64_t offset, size_t len) {
+        return a->buf && a->offset < offset + len && offset < a->offset + a->len;
+}
 
 struct fd_direct {
         int fd, dfd;
@@ -134,6 +140,7 @@ struct fd_direct {
         pthread_cond_t wb_finished; /* a job finished: a buffer is free, the queue may be empty */
         struct wb_job queue[WB_BUFFERS];
         unsigned q_first, q_len;    /* ring of queued jobs */
+        struct wb_job active[WB_BUFFERS]; /* queued or being written (buf NULL: free slot) */
         unsigned busy;              /* jobs queued or being written */
         void *idle[WB_BUFFERS];     /* buffers not in use */
         unsigned n_idle, n_buffers;
@@ -170,6 +177,9 @@ static void *wb_thread(void *arg) {
                 pthread_mutex_lock(&d->wb_lock);
                 if (r < 0 && d->error == 0)
                         d->error = r;
+                for (unsigned i = 0; i < WB_BUFFERS; i++)
+                        if (d->active[i].buf == job.buf)
+                                d->active[i].buf = NULL;
                 d->idle[d->n_idle++] = job.buf;
                 d->busy--;
                 pthread_cond_broadcast(&d->wb_finished);
@@ -236,7 +246,17 @@ static int wb_queue(struct fd_direct *d, const uint8_t *p, size_t len, uint64_t 
                 pthread_mutex_unlock(&d->wb_lock);
                 memcpy(b, p, n);
                 pthread_mutex_lock(&d->wb_lock);
-                d->queue[(d->q_first + d->q_len) % WB_BUFFERS] = (struct wb_job) { b, n, offset };
+                /* An earlier write of the same bytes must land first: no job may pass it. */
+                for (unsigned i = 0; i < WB_BUFFERS; i++)
+                        while (wb_overlaps(&d->active[i], offset, n))
+                                pthread_cond_wait(&d->wb_finished, &d->wb_lock);
+                struct wb_job job = { b, n, offset };
+                for (unsigned i = 0; i < WB_BUFFERS; i++)
+                        if (!d->active[i].buf) {
+                                d->active[i] = job;
+                                break;
+                        }
+                d->queue[(d->q_first + d->q_len) % WB_BUFFERS] = job;
                 d->q_len++;
                 d->busy++;
                 pthread_cond_signal(&d->wb_queued);

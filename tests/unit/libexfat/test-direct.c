@@ -214,6 +214,33 @@ static void test_read_extents_after_write(void **state) {
         free(back);
 }
 
+/* The same 2 MiB rewritten 100 times in a row, each time with other bytes, without a drain in
+ * between: the queue holds several of these writes at once, and four threads could write them in
+ * any order; the last write must be what the device keeps, at every round. */
+static void test_rewrites_keep_order(void **state) {
+        struct fx *f = *state;
+        const size_t size = 2 * MiB;
+        uint8_t *src = malloc(size), *back = malloc(size);
+
+        assert_non_null(src);
+        assert_non_null(back);
+        direct_mount(f);
+        uint64_t ino = fx_create(f, EXFAT_ROOT_INO, "hot", NULL, 0);
+        for (unsigned round = 0; round < 100; round++) {
+                for (unsigned burst = 0; burst < 6; burst++) {
+                        fill(src, size, round * 6 + burst);
+                        fx_write(f, ino, src, size, 0);
+                }
+                assert_int_equal(exfat_read(f->vol, ino, back, size, 0), (ssize_t) size);
+                assert_memory_equal(back, src, size);
+        }
+        exfat_forget(f->vol, ino, 1);
+        direct_done(f);
+        fx_expect_oracle_content(f, "hot", src, size);
+        free(src);
+        free(back);
+}
+
 /* A data write that fails on the device (here: a direct fd that cannot write) is reported by the
  * next flush, which fsync calls, and by every flush until one succeeds. */
 static void test_failed_write_reported(void **state) {
@@ -259,6 +286,8 @@ int main(void) {
                 cmocka_unit_test_prestate_setup_teardown(test_racing_metadata, fx_setup, fx_teardown,
                                                          (void *) &unmounted),
                 cmocka_unit_test_prestate_setup_teardown(test_read_extents_after_write, fx_setup, fx_teardown,
+                                                         (void *) &unmounted),
+                cmocka_unit_test_prestate_setup_teardown(test_rewrites_keep_order, fx_setup, fx_teardown,
                                                          (void *) &unmounted),
                 cmocka_unit_test_prestate_setup_teardown(test_failed_write_reported, fx_setup, fx_teardown,
                                                          (void *) &unmounted),
