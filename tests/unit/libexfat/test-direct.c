@@ -242,7 +242,7 @@ static void test_rewrites_keep_order(void **state) {
 }
 
 /* A data write that fails on the device (here: a direct fd that cannot write) is reported by the
- * next flush, which fsync calls, and by every flush until one succeeds. */
+ * next flush, which fsync calls, and only by that one. */
 static void test_failed_write_reported(void **state) {
         struct fx *f = *state;
         const size_t size = 2 * MiB;
