@@ -29,6 +29,12 @@
 /* statfs's f_type of fuse and fuseblk mounts alike. */
 #define FUSE_SUPER_MAGIC 0x65735546
 
+/* Waits until the FUSE mount at mountpoint has answered a first statfs: the kernel has then
+ * processed INIT's reply. statfs and stat go through one fd, so that *ret_dev is the mount's even
+ * if it goes away meanwhile. Returns 0, -ENOTCONN when mountpoint is no FUSE mount (any more), or
+ * -errno (the mount's connection aborted: -ENOTCONN too). */
+int fuse_mount_await(const char *mountpoint, dev_t *ret_dev);
+
 /* Sets the read-ahead of the FUSE mount whose superblock is dev (st_dev of the mount's root; for a
  * fuseblk mount the block device's number), in KiB. fuseblk says which kind of mount it is: the
  * entry of a fuseblk mount is MAJ:MIN-fuseblk, and MAJ:MIN without the suffix is then the block

@@ -14,7 +14,6 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 
 #include "devices.h"
 #include "errors.h"
@@ -523,24 +522,18 @@ static void on_probed(Mount *m, const struct link_probed *p) {
         (void) arm_timer(m, TIMEOUT_READY);
 }
 
-struct settle_arg {
-        dev_t devnum;
-        char path[];
-};
-
-/* Waits until the worker answers a first request (statfs always reaches it, and only after the
- * kernel has processed INIT's reply), then raises the read-ahead, which INIT has clamped. */
+/* Waits until the worker answers a first request (only then has the kernel processed INIT's
+ * reply), then raises the read-ahead, which INIT has clamped. */
 static int settle_thread(void *arg) {
-        const struct settle_arg *a = arg;
-        struct statfs sfs;
+        const char *path = arg;
+        dev_t dev;
 
-        if (statfs(a->path, &sfs) < 0)
-                return -errno;
-        if (sfs.f_type != FUSE_SUPER_MAGIC)
-                return -ENOTCONN; /* the mount went away meanwhile */
-        int r = fuse_readahead_set(a->devnum, true, FUSE_READAHEAD_KIB);
+        int r = fuse_mount_await(path, &dev);
         if (r < 0)
-                log_warning("%s: cannot raise the read-ahead: %s", a->path, strerr(r));
+                return r;
+        r = fuse_readahead_set(dev, true, FUSE_READAHEAD_KIB);
+        if (r < 0)
+                log_warning("%s: cannot raise the read-ahead: %s", path, strerr(r));
         return 0;
 }
 
@@ -597,16 +590,13 @@ static void on_ready(Mount *m, const struct link_status *s) {
                 return;
         }
 
-        size_t n = strlen(m->mount_point);
-        struct settle_arg *a = malloc(sizeof(*a) + n + 1);
-        if (!a) {
+        char *path = strdup(m->mount_point);
+        if (!path) {
                 mount_abandon(m, "out of memory");
                 return;
         }
-        a->devnum = m->devnum;
-        memcpy(a->path, m->mount_point, n + 1);
         m->step = STEP_SETTLING;
-        r = offload_run(m->manager->event, settle_thread, a, free, on_settled, m, &m->offload);
+        r = offload_run(m->manager->event, settle_thread, path, free, on_settled, m, &m->offload);
         if (r < 0) {
                 char why[128];
                 snprintf(why, sizeof(why), "cannot start a thread: %s", strerr(r));

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "fuse-ops.h"
@@ -109,23 +108,17 @@ struct readahead_raise {
         char mountpoint[];
 };
 
-/* The first statfs is answered only after the kernel has processed INIT's reply, which the serving
- * loop sends: from then on a raised read-ahead stays (see readahead.h). Asked through one fd, so
- * that the device number is the mount's even if it goes away meanwhile (then statfs shows it). */
+/* From the first answered request on, a raised read-ahead stays (see readahead.h). */
 static void *raise_readahead(void *arg) {
         struct readahead_raise *a = arg;
         unsigned kib = readahead_kib();
-        struct statfs sfs;
-        struct stat st;
-        int fd = open(a->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        dev_t dev;
 
-        if (kib > 0 && fd >= 0 && fstatfs(fd, &sfs) == 0 && sfs.f_type == FUSE_SUPER_MAGIC && fstat(fd, &st) == 0) {
-                int r = fuse_readahead_set(st.st_dev, a->fuseblk, kib);
+        if (kib > 0 && fuse_mount_await(a->mountpoint, &dev) == 0) {
+                int r = fuse_readahead_set(dev, a->fuseblk, kib);
                 if (r < 0)
                         log_warning("%s: cannot raise the read-ahead to %u KiB: %s", a->mountpoint, kib, strerror(-r));
         }
-        if (fd >= 0)
-                close(fd);
         free(a);
         return NULL;
 }
