@@ -188,14 +188,20 @@ static void *wb_thread(void *arg) {
         return NULL;
 }
 
-/* Waits until every queued write is on the device (as far as pwrite goes). With take_error, also
- * returns and forgets the first failure since the last such call. */
+/* Called with wb_lock held: returns once every queued write is on the device (as far as pwrite
+ * goes). */
+static void wb_wait_idle(struct fd_direct *d) {
+        while (d->busy > 0)
+                pthread_cond_wait(&d->wb_finished, &d->wb_lock);
+}
+
+/* Waits until every queued write is on the device. With take_error, also returns and forgets the
+ * first failure since the last such call. */
 static int wb_drain(struct fd_direct *d, bool take_error) {
         int r = 0;
 
         pthread_mutex_lock(&d->wb_lock);
-        while (d->busy > 0)
-                pthread_cond_wait(&d->wb_finished, &d->wb_lock);
+        wb_wait_idle(d);
         if (take_error) {
                 r = d->error;
                 d->error = 0;
@@ -301,8 +307,7 @@ static int fdd_write(void *ctx, const void *buf, size_t len, uint64_t offset) {
         int r;
 
         pthread_mutex_lock(&d->wb_lock);
-        while (d->busy > 0)
-                pthread_cond_wait(&d->wb_finished, &d->wb_lock);
+        wb_wait_idle(d);
         pthread_rwlock_wrlock(&d->lock);
         r = pwrite_full(d->fd, buf, len, offset);
         pthread_rwlock_unlock(&d->lock);
