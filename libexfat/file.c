@@ -8,24 +8,33 @@
 
 enum io_op { IO_READ, IO_WRITE, IO_ZERO };
 
+/* The device span holding the file's bytes from off on: where it starts and how many of the next
+ * len bytes it holds (one contiguous run of clusters). */
+static int map_run(struct exfat_volume *vol, struct exfat_node *n, uint64_t off, uint64_t len, uint64_t *ret_dev_off,
+                   uint64_t *ret_len) {
+        uint32_t fcl = (uint32_t) (off >> vol->cluster_shift), pcl, run;
+        uint64_t in = off & (vol->cluster_size - 1), avail;
+
+        if (chain_map(n, fcl, &pcl, &run) < 0) {
+                vol_err(vol, "inode %llu: offset %llu beyond its clusters", (unsigned long long) n->ino,
+                        (unsigned long long) off);
+                return -EIO;
+        }
+        avail = ((uint64_t) run << vol->cluster_shift) - in;
+        *ret_len = avail < len ? avail : len;
+        *ret_dev_off = cluster_offset(vol, pcl) + in;
+        return 0;
+}
+
 static int file_io(struct exfat_volume *vol, struct exfat_node *n, enum io_op op, uint64_t off, uint64_t len,
                    void *rbuf, const void *wbuf) {
         while (len > 0) {
-                uint32_t fcl = (uint32_t) (off >> vol->cluster_shift), pcl, run;
-                uint64_t in = off & (vol->cluster_size - 1), avail, n_;
-                uint64_t dev_off;
+                uint64_t dev_off, n_;
                 int r;
 
-                if (chain_map(n, fcl, &pcl, &run) < 0) {
-                        vol_err(vol, "inode %llu: offset %llu beyond its clusters", (unsigned long long) n->ino,
-                                (unsigned long long) off);
-                        return -EIO;
-                }
-                avail = ((uint64_t) run << vol->cluster_shift) - in;
-                n_ = avail < len ? avail : len;
-                if (n_ > (1u << 30))
-                        n_ = 1u << 30;
-                dev_off = cluster_offset(vol, pcl) + in;
+                r = map_run(vol, n, off, len < (1u << 30) ? len : (1u << 30), &dev_off, &n_);
+                if (r < 0)
+                        return r;
                 if (op == IO_READ) {
                         r = dev_read(vol, rbuf, (size_t) n_, dev_off);
                         rbuf = (uint8_t *) rbuf + n_;
@@ -131,17 +140,11 @@ static void extent_add(struct exfat_extent *ext, size_t *count, uint64_t dev_off
 static int map_extents(struct exfat_volume *vol, struct exfat_node *n, uint64_t off, uint64_t len,
                        struct exfat_extent *ext, size_t *count) {
         while (len > 0) {
-                uint32_t fcl = (uint32_t) (off >> vol->cluster_shift), pcl, run;
-                uint64_t in = off & (vol->cluster_size - 1), avail, n_;
-
-                if (chain_map(n, fcl, &pcl, &run) < 0) {
-                        vol_err(vol, "inode %llu: offset %llu beyond its clusters", (unsigned long long) n->ino,
-                                (unsigned long long) off);
-                        return -EIO;
-                }
-                avail = ((uint64_t) run << vol->cluster_shift) - in;
-                n_ = avail < len ? avail : len;
-                extent_add(ext, count, cluster_offset(vol, pcl) + in, n_);
+                uint64_t dev_off, n_;
+                int r = map_run(vol, n, off, len, &dev_off, &n_);
+                if (r < 0)
+                        return r;
+                extent_add(ext, count, dev_off, n_);
                 off += n_;
                 len -= n_;
         }
