@@ -130,9 +130,7 @@ static int remove_name(struct exfat_volume *vol, uint64_t parent, const char *na
         struct name_buf nb;
         int r;
 
-        r = parse_name(name, &nb);
-        if (r == -EINVAL)
-                r = -ENOENT;
+        r = parse_existing_name(name, &nb);
         if (r < 0)
                 return r;
         if (vol->read_only)

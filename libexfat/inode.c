@@ -9,9 +9,7 @@ int exfat_lookup(struct exfat_volume *vol, uint64_t parent, const char *name, st
         struct name_buf nb;
         int r;
 
-        r = parse_name(name, &nb);
-        if (r == -EINVAL)
-                r = -ENOENT; /* such a name cannot exist */
+        r = parse_existing_name(name, &nb);
         if (r < 0)
                 return r;
         pthread_mutex_lock(&vol->lock);

@@ -333,6 +333,8 @@ struct name_buf {
 };
 #define SETTABLE_ATTRS (EXFAT_ATTR_READ_ONLY | EXFAT_ATTR_HIDDEN | EXFAT_ATTR_SYSTEM | EXFAT_ATTR_ARCHIVE)
 int parse_name(const char *name, struct name_buf *nb);
+/* parse_name for a name looked up, not made: an invalid one is -ENOENT. */
+int parse_existing_name(const char *name, struct name_buf *nb);
 int get_dir(struct exfat_volume *vol, uint64_t ino, struct exfat_node **ret);
 void touch_dir(struct exfat_volume *vol, struct exfat_node *dir);
 int remove_entry(struct exfat_volume *vol, struct exfat_node *dir, struct dir_rec *rec, const struct entry_set *es);

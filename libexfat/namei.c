@@ -13,6 +13,11 @@ int parse_name(const char *name, struct name_buf *nb) {
         return name_validate(nb->u, nb->len);
 }
 
+int parse_existing_name(const char *name, struct name_buf *nb) {
+        int r = parse_name(name, nb);
+        return r == -EINVAL ? -ENOENT : r; /* such a name cannot exist */
+}
+
 int get_dir(struct exfat_volume *vol, uint64_t ino, struct exfat_node **ret) {
         struct exfat_node *n = node_find(vol, ino);
         if (!n || n->unlinked)

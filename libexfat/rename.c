@@ -15,9 +15,7 @@ int exfat_rename(struct exfat_volume *vol, uint64_t parent, const char *name, ui
 
         if (flags & ~EXFAT_RENAME_NOREPLACE)
                 return -EINVAL;
-        r = parse_name(name, &on);
-        if (r == -EINVAL)
-                r = -ENOENT;
+        r = parse_existing_name(name, &on);
         if (r < 0)
                 return r;
         r = parse_name(newname, &nn);
