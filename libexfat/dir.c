@@ -71,12 +71,16 @@ int dir_write_removal(struct exfat_volume *vol, struct exfat_node *dir, uint32_t
 }
 
 int dir_read_set(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, struct entry_set *es) {
+        int r = dir_read_slots(vol, dir, slot, &es->e[0], 1);
+        if (r < 0)
+                return r;
+        return dir_read_set_tail(vol, dir, slot, es);
+}
+
+int dir_read_set_tail(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, struct entry_set *es) {
         uint32_t nslots = (uint32_t) ((uint64_t) dir->nclusters << vol->cluster_shift) / ENTRY_SIZE;
         int r;
 
-        r = dir_read_slots(vol, dir, slot, &es->e[0], 1);
-        if (r < 0)
-                return r;
         if (es->e[0].type != ENTRY_FILE)
                 goto bad;
         es->count = 1u + es->e[0].data[0];
@@ -346,13 +350,21 @@ int dir_find(struct exfat_volume *vol, struct exfat_node *dir, const uint16_t *n
 }
 
 struct dir_rec *dir_rec_by_slot(struct exfat_volume *vol, struct exfat_node *dir, const struct entry_set *es,
-                                uint32_t slot) {
+                                uint32_t slot, uint32_t *hint) {
         struct dir_index *d = dir->dir;
-        uint32_t key = name_key(vol, es->name, es->name_len);
+        uint32_t key;
 
+        /* A scan adds records in slot order and readdir asks in slot order: the record after the
+         * last one found is usually the one, which spares hashing the name and a bucket walk. */
+        if (hint && *hint < d->nrecs && d->recs[*hint].slot == slot && d->recs[*hint].nslots)
+                return &d->recs[(*hint)++];
+        key = name_key(vol, es->name, es->name_len);
         for (uint32_t i = d->buckets[key & (d->nbuckets - 1)]; i != NO_REC; i = d->recs[i].next)
-                if (d->recs[i].slot == slot && d->recs[i].nslots)
+                if (d->recs[i].slot == slot && d->recs[i].nslots) {
+                        if (hint)
+                                *hint = i + 1;
                         return &d->recs[i];
+                }
         return NULL;
 }
 

@@ -3,16 +3,18 @@
  * (vendor extension/allocation), which are kept verbatim. */
 #include "internal.h"
 
+static inline uint16_t checksum_add(uint16_t sum, const uint8_t *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                sum = (uint16_t) (((sum >> 1) | (sum << 15)) + p[i]);
+        return sum;
+}
+
+/* SetChecksum: bytes 2-3 of the first entry (the checksum itself) are left out. Two loops rather
+ * than a test per byte: readdir and lookup check a set each time they read one. */
 uint16_t entry_set_checksum(const struct exfat_entry_generic *e, unsigned count) {
         const uint8_t *p = (const uint8_t *) e;
-        uint16_t sum = 0;
-
-        for (unsigned i = 0; i < count * ENTRY_SIZE; i++) {
-                if (i == 2 || i == 3)
-                        continue;
-                sum = (uint16_t) (((sum & 1) ? 0x8000 : 0) + (sum >> 1) + p[i]);
-        }
-        return sum;
+        uint16_t sum = checksum_add(0, p, 2);
+        return checksum_add(sum, p + 4, (size_t) count * ENTRY_SIZE - 4);
 }
 
 static inline struct exfat_entry_file *fe(struct entry_set *es) { return (struct exfat_entry_file *) &es->e[0]; }

@@ -296,12 +296,15 @@ void dir_index_free(struct exfat_volume *vol, struct exfat_node *dir);
 void dir_index_trim(struct exfat_volume *vol);
 int dir_find(struct exfat_volume *vol, struct exfat_node *dir, const uint16_t *name, size_t len,
              struct dir_rec **rec, struct entry_set *es);
+/* The record of the set at slot; hint (may be NULL) carries the position from one call to the next. */
 struct dir_rec *dir_rec_by_slot(struct exfat_volume *vol, struct exfat_node *dir, const struct entry_set *es,
-                                uint32_t slot);
+                                uint32_t slot, uint32_t *hint);
 int dir_alloc_slots(struct exfat_volume *vol, struct exfat_node *dir, unsigned n, uint32_t *slot);
 int dir_insert(struct exfat_volume *vol, struct exfat_node *dir, struct entry_set *es, struct dir_rec **rec);
 int dir_remove(struct exfat_volume *vol, struct exfat_node *dir, struct dir_rec *rec);
 int dir_read_set(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, struct entry_set *es);
+/* The same, for a set whose file entry the caller has already read into es->e[0]. */
+int dir_read_set_tail(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, struct entry_set *es);
 int dir_write_set(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, struct entry_set *es);
 
 /* node.c */

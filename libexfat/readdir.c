@@ -17,9 +17,9 @@ int exfat_readdir(struct exfat_volume *vol, uint64_t ino, uint64_t cookie, unsig
                 r = dir_load(vol, dir);
         if (r < 0)
                 goto out;
+        uint32_t hint = 0;
         dir->busy++;
         for (uint64_t slot = cookie; slot < dir->dir->nslots;) {
-                struct exfat_entry_generic e;
                 struct entry_set es;
                 struct dir_rec *rec;
                 struct exfat_node *n;
@@ -27,19 +27,19 @@ int exfat_readdir(struct exfat_volume *vol, uint64_t ino, uint64_t cookie, unsig
 
                 if (slot >= dir->dir->end)
                         break;
-                r = dir_read_slots(vol, dir, (uint32_t) slot, &e, 1);
+                r = dir_read_slots(vol, dir, (uint32_t) slot, &es.e[0], 1);
                 if (r < 0)
                         break;
-                if (e.type == ENTRY_END)
+                if (es.e[0].type == ENTRY_END)
                         break;
-                if (e.type != ENTRY_FILE) {
+                if (es.e[0].type != ENTRY_FILE) {
                         slot++;
                         continue;
                 }
-                r = dir_read_set(vol, dir, (uint32_t) slot, &es);
+                r = dir_read_set_tail(vol, dir, (uint32_t) slot, &es);
                 if (r < 0)
                         break;
-                rec = dir_rec_by_slot(vol, dir, &es, (uint32_t) slot);
+                rec = dir_rec_by_slot(vol, dir, &es, (uint32_t) slot, &hint);
                 if (!rec) {
                         slot++;
                         continue;
