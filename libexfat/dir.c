@@ -6,7 +6,6 @@
 #include "internal.h"
 
 #define NO_REC UINT32_MAX
-#define SCAN_SLOTS 128
 
 static inline bool slot_free(const struct dir_index *d, uint32_t s) { return (d->free[s >> 6] >> (s & 63)) & 1; }
 static inline void slot_mark(struct dir_index *d, uint32_t s, bool free_) {
@@ -70,31 +69,72 @@ int dir_write_removal(struct exfat_volume *vol, struct exfat_node *dir, uint32_t
         return dir_io(vol, dir, slot, NULL, buf, n, BLOCK_DIR_REMOVAL);
 }
 
+static uint32_t dir_nslots(const struct exfat_volume *vol, const struct exfat_node *dir) {
+        return (uint32_t) (((uint64_t) dir->nclusters << vol->cluster_shift) / ENTRY_SIZE);
+}
+
+/* The shape of the set whose file entry is first: a count the set can have, inside the directory. */
+static bool set_shape_ok(const struct exfat_volume *vol, const struct exfat_node *dir, uint32_t slot,
+                         const struct exfat_entry_generic *first) {
+        unsigned count = 1u + first->data[0];
+        return first->type == ENTRY_FILE && count >= 3 && count <= ENTRY_SET_MAX && slot + count <= dir_nslots(vol, dir);
+}
+
+static int set_damaged(struct exfat_volume *vol, const struct exfat_node *dir, uint32_t slot) {
+        vol_err(vol, "directory inode %llu: damaged entry set at slot %u", (unsigned long long) dir->ino, slot);
+        return -EIO;
+}
+
 int dir_read_set(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, struct entry_set *es) {
         int r = dir_read_slots(vol, dir, slot, &es->e[0], 1);
         if (r < 0)
                 return r;
-        return dir_read_set_tail(vol, dir, slot, es);
-}
-
-int dir_read_set_tail(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, struct entry_set *es) {
-        uint32_t nslots = (uint32_t) ((uint64_t) dir->nclusters << vol->cluster_shift) / ENTRY_SIZE;
-        int r;
-
-        if (es->e[0].type != ENTRY_FILE)
-                goto bad;
+        if (!set_shape_ok(vol, dir, slot, &es->e[0]))
+                return set_damaged(vol, dir, slot);
         es->count = 1u + es->e[0].data[0];
-        if (es->count < 3 || es->count > ENTRY_SET_MAX || slot + es->count > nslots)
-                goto bad;
         r = dir_read_slots(vol, dir, slot + 1, &es->e[1], es->count - 1);
         if (r < 0)
                 return r;
         if (entry_set_parse(vol, es) < 0)
-                goto bad;
+                return set_damaged(vol, dir, slot);
         return 0;
-bad:
-        vol_err(vol, "directory inode %llu: damaged entry set at slot %u", (unsigned long long) dir->ino, slot);
-        return -EIO;
+}
+
+int dir_cursor_entry(struct exfat_volume *vol, struct exfat_node *dir, struct dir_cursor *c, uint32_t slot,
+                     const struct exfat_entry_generic **e) {
+        uint32_t nslots = dir_nslots(vol, dir), end = c->base + c->len;
+
+        if (slot >= nslots)
+                return -EIO;
+        /* Refilled from slot whenever a set starting there could reach past the window. */
+        if (c->len == 0 || slot < c->base || slot >= end || (slot + ENTRY_SET_MAX > end && end < nslots)) {
+                uint32_t n = nslots - slot < DIR_CURSOR_SLOTS ? nslots - slot : DIR_CURSOR_SLOTS;
+                int r = dir_read_slots(vol, dir, slot, c->w, n);
+                if (r < 0) {
+                        c->len = 0;
+                        return r;
+                }
+                c->base = slot;
+                c->len = n;
+        }
+        *e = &c->w[slot - c->base];
+        return 0;
+}
+
+int dir_cursor_set(struct exfat_volume *vol, struct exfat_node *dir, struct dir_cursor *c, uint32_t slot,
+                   struct entry_set *es) {
+        const struct exfat_entry_generic *first;
+        int r = dir_cursor_entry(vol, dir, c, slot, &first);
+        if (r < 0)
+                return r;
+        /* The window holds every slot up to the directory's end or ENTRY_SET_MAX past slot. */
+        if (!set_shape_ok(vol, dir, slot, first))
+                return set_damaged(vol, dir, slot);
+        es->count = 1u + first->data[0];
+        memcpy(es->e, first, (size_t) es->count * ENTRY_SIZE);
+        if (entry_set_parse(vol, es) < 0)
+                return set_damaged(vol, dir, slot);
+        return 0;
 }
 
 int dir_write_set(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, struct entry_set *es) {
@@ -242,21 +282,16 @@ void dir_index_free(struct exfat_volume *vol, struct exfat_node *dir) {
 }
 
 static int scan(struct exfat_volume *vol, struct exfat_node *dir, struct dir_index *d) {
-        struct exfat_entry_generic buf[SCAN_SLOTS];
-        uint32_t base = UINT32_MAX, slot = 0;
+        struct dir_cursor cur = { 0 };
+        uint32_t slot = 0;
         struct entry_set es;
         int r;
 
         while (slot < d->nslots) {
                 const struct exfat_entry_generic *e;
-                if (base == UINT32_MAX || slot < base || slot >= base + SCAN_SLOTS) {
-                        uint32_t n = d->nslots - slot < SCAN_SLOTS ? d->nslots - slot : SCAN_SLOTS;
-                        r = dir_read_slots(vol, dir, slot, buf, n);
-                        if (r < 0)
-                                return r;
-                        base = slot;
-                }
-                e = &buf[slot - base];
+                r = dir_cursor_entry(vol, dir, &cur, slot, &e);
+                if (r < 0)
+                        return r;
                 if (e->type == ENTRY_END) {
                         d->end = slot;
                         for (uint32_t s = slot; s < d->nslots; s++)
@@ -270,7 +305,7 @@ static int scan(struct exfat_volume *vol, struct exfat_node *dir, struct dir_ind
                 }
                 if (e->type == ENTRY_FILE) {
                         struct dir_rec *rec;
-                        r = dir_read_set(vol, dir, slot, &es);
+                        r = dir_cursor_set(vol, dir, &cur, slot, &es);
                         if (r < 0)
                                 return r;
                         r = index_add(vol, d, name_key(vol, es.name, es.name_len), slot, (uint8_t) es.count, &rec);

@@ -303,8 +303,18 @@ int dir_alloc_slots(struct exfat_volume *vol, struct exfat_node *dir, unsigned n
 int dir_insert(struct exfat_volume *vol, struct exfat_node *dir, struct entry_set *es, struct dir_rec **rec);
 int dir_remove(struct exfat_volume *vol, struct exfat_node *dir, struct dir_rec *rec);
 int dir_read_set(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, struct entry_set *es);
-/* The same, for a set whose file entry the caller has already read into es->e[0]. */
-int dir_read_set_tail(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, struct entry_set *es);
+/* Walks a directory's slots in order with one cache access per window instead of a few per entry.
+ * A window is a copy: use a cursor only while vol->lock is held, and drop it after writing. */
+#define DIR_CURSOR_SLOTS 128
+struct dir_cursor {
+        uint32_t base, len;
+        struct exfat_entry_generic w[DIR_CURSOR_SLOTS];
+};
+int dir_cursor_entry(struct exfat_volume *vol, struct exfat_node *dir, struct dir_cursor *c, uint32_t slot,
+                     const struct exfat_entry_generic **e);
+/* dir_read_set through the cursor. */
+int dir_cursor_set(struct exfat_volume *vol, struct exfat_node *dir, struct dir_cursor *c, uint32_t slot,
+                   struct entry_set *es);
 int dir_write_set(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, struct entry_set *es);
 
 /* node.c */

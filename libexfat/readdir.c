@@ -18,6 +18,7 @@ int exfat_readdir(struct exfat_volume *vol, uint64_t ino, uint64_t cookie, unsig
         if (r < 0)
                 goto out;
         uint32_t hint = 0;
+        struct dir_cursor cur = { 0 };
         dir->busy++;
         for (uint64_t slot = cookie; slot < dir->dir->nslots;) {
                 struct entry_set es;
@@ -27,16 +28,17 @@ int exfat_readdir(struct exfat_volume *vol, uint64_t ino, uint64_t cookie, unsig
 
                 if (slot >= dir->dir->end)
                         break;
-                r = dir_read_slots(vol, dir, (uint32_t) slot, &es.e[0], 1);
+                const struct exfat_entry_generic *e;
+                r = dir_cursor_entry(vol, dir, &cur, (uint32_t) slot, &e);
                 if (r < 0)
                         break;
-                if (es.e[0].type == ENTRY_END)
+                if (e->type == ENTRY_END)
                         break;
-                if (es.e[0].type != ENTRY_FILE) {
+                if (e->type != ENTRY_FILE) {
                         slot++;
                         continue;
                 }
-                r = dir_read_set_tail(vol, dir, (uint32_t) slot, &es);
+                r = dir_cursor_set(vol, dir, &cur, (uint32_t) slot, &es);
                 if (r < 0)
                         break;
                 rec = dir_rec_by_slot(vol, dir, &es, (uint32_t) slot, &hint);

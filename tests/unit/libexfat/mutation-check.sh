@@ -81,4 +81,6 @@ run_one bitmap.c 's/bitmap_set_range(vol, vol->pending\[i\].start, vol->pending\
 run_one dir.c 's/r = dev_zero(vol, cluster_offset(vol, e->pcl + e->len - 1), vol->cluster_size);/r = 0;/' dir
 run_one rename.c 's/EXFAT_RENAME_NOREPLACE/0/' model
 run_one name.c '/^uint32_t name_key/,/^}/s/uint16_t c = upcase(vol, name\[i\]);/uint16_t c = name[i];/' model
+run_one dir.c 's/if (hint \&\& \*hint < d->nrecs \&\& d->recs\[\*hint\].slot == slot \&\& d->recs\[\*hint\].nslots)/if (hint \&\& *hint < d->nrecs)/' dir
+run_one dir.c 's/ || (slot + ENTRY_SET_MAX > end \&\& end < nslots)//' dir
 exit $((survived > 0))

@@ -2,6 +2,7 @@
 /* Directory operations: mkdir/rmdir, unlink, rename in all its forms, readdir cookies. */
 #include <endian.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,6 +375,116 @@ static void test_readdir_plus(void **state) {
         assert_true(EXFAT_IS_DIR(&st));
 }
 
+struct listed {
+        int n, limit;
+        uint64_t cookie;
+        struct {
+                char name[32];
+                struct exfat_stat st;
+        } e[512];
+};
+
+/* Runs with the volume locked: only records; the test looks the names up afterwards. */
+static int listed_cb(void *ctx, const char *name, const struct exfat_stat *st, uint64_t next_cookie) {
+        struct listed *l = ctx;
+        if (l->n == l->limit)
+                return 1;
+        l->cookie = next_cookie;
+        assert_true(l->n < (int) (sizeof(l->e) / sizeof(l->e[0])));
+        snprintf(l->e[l->n].name, sizeof(l->e[l->n].name), "%s", name);
+        l->e[l->n++].st = *st;
+        return 0;
+}
+
+/* Moves every entry of the directory at path one slot further, the first slot becoming an unused
+ * entry: sets then cross 4 KiB block edges, as other implementations leave them (this library
+ * never does). The directory's last slot must be unused. Runs on the unmounted image. */
+static void shift_directory_entries(struct fx *f, const char *path) {
+        uint32_t clusters[64];
+        struct img_entry e;
+        size_t n;
+
+        assert_int_equal(img_find(f->fd, &f->g, path, &e), 0);
+        assert_int_equal(img_clusters(f->fd, &f->g, e.first_cluster, e.size, e.stream_flags & 0x02, clusters, 64, &n), 0);
+        uint8_t *buf = malloc(e.size);
+        assert_non_null(buf);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(img_pread(f->fd, buf + i * f->g.cluster_size, f->g.cluster_size,
+                                           img_cluster_offset(&f->g, clusters[i])), 0);
+        assert_false(buf[e.size - 32] & 0x80);
+        memmove(buf + 32, buf, e.size - 32);
+        memset(buf, 0, 32);
+        buf[0] = 0x05; /* a deleted file entry: free, and not the end of the directory */
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(img_pwrite(f->fd, buf + i * f->g.cluster_size, f->g.cluster_size,
+                                            img_cluster_offset(&f->g, clusters[i])), 0);
+        free(buf);
+}
+
+/* "f<size>", every fifth one long enough for a second name entry: sets of 3 and 4 slots. */
+static void churn_name(char *buf, size_t size, int i) {
+        snprintf(buf, size, i % 5 ? "f%d" : "f%d-and-a-longer-name", i);
+}
+
+/* readdir finds each entry's record by its position: after deletes and creates the index's
+ * records are no longer in slot order (freed records are reused), and every entry must still come
+ * with its own attributes; then again after a remount, with the directory's sets moved across
+ * 4 KiB block edges. Each listing stops after a few entries and resumes from the cookie, so that
+ * readdir's window of slots starts at various positions. */
+static void test_readdir_attributes_after_churn(void **state) {
+        struct fx *f = *state;
+        enum { N = 300 };
+        static char data[N + 200];
+        char name[32];
+        uint64_t d = fx_mkdir(f, EXFAT_ROOT_INO, "churn");
+        int live = N;
+
+        for (int i = 0; i < N; i++) {
+                churn_name(name, sizeof(name), i);   /* the name says the size */
+                fx_create(f, d, name, data, (size_t) i);
+        }
+        for (int i = 0; i < N; i += 3) {
+                churn_name(name, sizeof(name), i);
+                assert_int_equal(exfat_unlink(f->vol, d, name), 0);
+                live--;
+        }
+        for (int i = N; i < N + 150; i++) {
+                churn_name(name, sizeof(name), i);
+                fx_create(f, d, name, data, (size_t) i);
+                live++;
+        }
+        for (int round = 0; round < 2; round++) {
+                for (unsigned k = 0; k < 12; k++) {
+                        unsigned flags = k & 1 ? EXFAT_READDIR_PLUS : 0;
+                        static struct listed l;
+                        l.n = 0;
+                        l.limit = 1 + (int) k / 2;
+                        assert_int_equal(exfat_readdir(f->vol, d, 0, flags, listed_cb, &l), 0);
+                        l.limit = INT_MAX;
+                        assert_int_equal(exfat_readdir(f->vol, d, l.cookie, flags, listed_cb, &l), 0);
+                        assert_int_equal(l.n, live);
+                        for (int i = 0; i < l.n; i++) {
+                                const struct exfat_stat *st = &l.e[i].st;
+                                struct exfat_stat by_name;
+                                assert_int_equal(exfat_lookup(f->vol, d, l.e[i].name, &by_name), 0);
+                                if (st->ino != by_name.ino || st->size != by_name.size ||
+                                    st->size != strtoull(l.e[i].name + 1, NULL, 10))
+                                        fail_msg("readdir lists %s as inode %llu, %llu bytes; lookup says "
+                                                 "inode %llu, %llu bytes", l.e[i].name,
+                                                 (unsigned long long) st->ino, (unsigned long long) st->size,
+                                                 (unsigned long long) by_name.ino,
+                                                 (unsigned long long) by_name.size);
+                                /* the lookup's reference, and readdirplus's */
+                                exfat_forget(f->vol, by_name.ino, flags ? 2 : 1);
+                        }
+                }
+                fx_unmount_check(f);
+                shift_directory_entries(f, "churn");
+                fx_mount(f, false);
+                d = fx_walk(f, "/churn");
+        }
+}
+
 /* Benign secondary entries (0xE0 vendor extension) belong to the file: they survive writes and
  * renames, within and across directories. The test appends one to a set by hand. */
 static void test_rename_keeps_benign_secondaries(void **state) {
@@ -674,6 +785,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_rename_keeps_benign_secondaries, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_readdir_cookies, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_readdir_plus, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_readdir_attributes_after_churn, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_stale_and_bogus_requests, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_vendor_allocation_entry, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_setattr_size_on_directory, fx_setup, fx_teardown),
