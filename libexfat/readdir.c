@@ -7,6 +7,8 @@ int exfat_readdir(struct exfat_volume *vol, uint64_t ino, uint64_t cookie, unsig
                   void *ctx) {
         struct exfat_node *dir;
         char name[EXFAT_NAME_MAX_UTF8 + 1];
+        struct dir_cursor cur = { 0 };
+        uint32_t hint = 0; /* the record after the last one found */
         int r;
 
         if (!cb)
@@ -17,10 +19,9 @@ int exfat_readdir(struct exfat_volume *vol, uint64_t ino, uint64_t cookie, unsig
                 r = dir_load(vol, dir);
         if (r < 0)
                 goto out;
-        uint32_t hint = 0;
-        struct dir_cursor cur = { 0 };
         dir->busy++;
         for (uint64_t slot = cookie; slot < dir->dir->nslots;) {
+                const struct exfat_entry_generic *e;
                 struct entry_set es;
                 struct dir_rec *rec;
                 struct exfat_node *n;
@@ -28,7 +29,6 @@ int exfat_readdir(struct exfat_volume *vol, uint64_t ino, uint64_t cookie, unsig
 
                 if (slot >= dir->dir->end)
                         break;
-                const struct exfat_entry_generic *e;
                 r = dir_cursor_entry(vol, dir, &cur, (uint32_t) slot, &e);
                 if (r < 0)
                         break;
