@@ -2,6 +2,7 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -299,6 +300,24 @@ static int fdd_drain(void *ctx) {
         return 0;
 }
 
+/* A worker that copied a file onto the volume and then sat idle kept its 16 MiB of write buffers
+ * until unmount; they are made again on the next write. malloc_trim: a freed 1 MiB block may sit
+ * in a malloc arena rather than go back to the kernel. */
+static void fdd_idle(void *ctx) {
+        struct fd_direct *d = ctx;
+        unsigned freed;
+
+        pthread_mutex_lock(&d->wb_lock);
+        freed = d->n_idle;
+        for (unsigned i = 0; i < d->n_idle; i++)
+                free(d->idle[i]);
+        d->n_buffers -= d->n_idle;
+        d->n_idle = 0;
+        pthread_mutex_unlock(&d->wb_lock);
+        if (freed > 0)
+                malloc_trim(0);
+}
+
 /* Metadata, and the unaligned edges of file data. Written only while no data write is queued or
  * running, holding wb_lock so that none can be queued meanwhile: whatever data this block may
  * describe (any write_data that returned before it was built) is on the device first. */
@@ -354,6 +373,7 @@ static const struct exfat_dev_ops fd_direct_ops = {
         .flush = fdd_flush,
         .write_data = fdd_write_data,
         .drain = fdd_drain,
+        .idle = fdd_idle,
 };
 
 int exfat_device_init_fd_direct(struct exfat_device *dev, int fd, int direct_fd) {
@@ -439,6 +459,11 @@ int dev_write_data(struct exfat_volume *vol, const void *buf, size_t len, uint64
 void dev_drain(struct exfat_volume *vol) {
         if (vol->dev->ops->drain)
                 (void) vol->dev->ops->drain(vol->dev->ctx);
+}
+
+void dev_idle(struct exfat_volume *vol) {
+        if (vol->dev->ops->idle)
+                vol->dev->ops->idle(vol->dev->ctx);
 }
 
 int dev_flush(struct exfat_volume *vol) {

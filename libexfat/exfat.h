@@ -55,6 +55,9 @@ struct exfat_dev_ops {
          * likewise, and flush reports a write that failed. The library calls it before handing
          * out extents that the caller reads from the device itself (exfat_read_extents). */
         int (*drain)(void *ctx);
+        /* Optional: the volume has been quiet for a while (the library calls it after writing back
+         * an idle read-write volume); a backend may give back memory it keeps for writing. */
+        void (*idle)(void *ctx);
 };
 
 struct exfat_device {
@@ -73,7 +76,7 @@ int exfat_device_init_fd(struct exfat_device *dev, int fd);
  * flush); the rest goes through fd, serialised against direct writes so that no page of the
  * device's page cache is dirtied while a direct write invalidates it. Direct writes are written
  * behind (up to 16 MiB queued for 4 threads; see drain): a failed one is reported by the next
- * flush. Allocates: release with exfat_device_done() after the volume is unmounted. -ENOMEM, or
+ * flush. The queue's buffers are given back when the volume goes idle (see idle). Allocates: release with exfat_device_done() after the volume is unmounted. -ENOMEM, or
  * as exfat_device_init_fd. */
 int exfat_device_init_fd_direct(struct exfat_device *dev, int fd, int direct_fd);
 /* Frees what exfat_device_init_fd_direct allocated; a no-op for other devices. */

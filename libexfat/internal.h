@@ -203,6 +203,8 @@ int dev_write(struct exfat_volume *vol, const void *buf, size_t len, uint64_t of
 int dev_flush(struct exfat_volume *vol);
 /* Waits until file data written so far is on the device (see exfat_dev_ops.drain). */
 void dev_drain(struct exfat_volume *vol);
+/* The volume is idle: lets the backend give back memory (see exfat_dev_ops.idle). */
+void dev_idle(struct exfat_volume *vol);
 int dev_zero(struct exfat_volume *vol, uint64_t off, uint64_t len);
 /* File contents (may bypass the page cache, see exfat_dev_ops.write_data). */
 int dev_write_data(struct exfat_volume *vol, const void *buf, size_t len, uint64_t off);

@@ -38,6 +38,7 @@ static void *writeback_main(void *arg) {
                 }
                 pthread_mutex_unlock(&vol->lock);
                 (void) dev_flush(vol);
+                dev_idle(vol);
 
                 pthread_mutex_lock(&vol->wb_lock);
         }

@@ -2,9 +2,11 @@
 /* The fd backend with an O_DIRECT fd for file data (exfat_device_init_fd_direct): contents at
  * unaligned offsets, sizes and buffers, zero-filled gaps, data writes racing metadata writes and
  * reads of neighbouring clusters through the page cache, and write-behind: data queued but not
- * yet written is waited for by readers of the device, and a failed write reaches flush. */
+ * yet written is waited for by readers of the device, a failed write reaches flush, and an idle
+ * volume gives the queue's buffers back. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +216,44 @@ static void test_read_extents_after_write(void **state) {
         free(back);
 }
 
+static long resident_kib(void) {
+        long size = 0, pages = 0;
+        FILE *statm = fopen("/proc/self/statm", "r");
+        assert_non_null(statm);
+        assert_int_equal(fscanf(statm, "%ld %ld", &size, &pages), 2);
+        fclose(statm);
+        return pages * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* A volume that goes quiet gives its write buffers back: 16 MiB written in one call take several
+ * of the queue's 1 MiB buffers, and after the library's idle write-back (2 s after the last
+ * change, on a 1 s tick) the process is back to about what it was before the write. */
+static void test_idle_gives_buffers_back(void **state) {
+        struct fx *f = *state;
+        const size_t size = 16 * MiB;
+        uint8_t *src = malloc(size);
+
+        assert_non_null(src);
+        fill(src, size, 7);
+        direct_mount(f);
+        uint64_t ino = fx_create(f, EXFAT_ROOT_INO, "quiet", NULL, 0);
+        malloc_trim(0); /* what the library trims later must be its buffers, not older garbage */
+        long before = resident_kib();
+        fx_write(f, ino, src, size, 0);
+        long busy = resident_kib();
+        sleep(4);
+        long after = resident_kib();
+        if (busy - before < 1024)
+                fail_msg("writing 16 MiB took %ld KiB: the queue never held a buffer", busy - before);
+        if (after > before + (busy - before) / 2)
+                fail_msg("resident %ld KiB before the write, %ld KiB after it, still %ld KiB 4 s later", before, busy,
+                         after);
+        exfat_forget(f->vol, ino, 1);
+        direct_done(f);
+        fx_expect_oracle_content(f, "quiet", src, size);
+        free(src);
+}
+
 /* The same 2 MiB rewritten 100 times in a row, each time with other bytes, without a drain in
  * between: the queue holds several of these writes at once, and four threads could write them in
  * any order; the last write must be what the device keeps, at every round. */
@@ -290,6 +330,8 @@ int main(void) {
                 cmocka_unit_test_prestate_setup_teardown(test_rewrites_keep_order, fx_setup, fx_teardown,
                                                          (void *) &unmounted),
                 cmocka_unit_test_prestate_setup_teardown(test_failed_write_reported, fx_setup, fx_teardown,
+                                                         (void *) &unmounted),
+                cmocka_unit_test_prestate_setup_teardown(test_idle_gives_buffers_back, fx_setup, fx_teardown,
                                                          (void *) &unmounted),
                 cmocka_unit_test_prestate_setup_teardown(test_no_direct_fd, fx_setup, fx_teardown,
                                                          (void *) &unmounted),
