@@ -48,6 +48,13 @@ static void direct_done(struct fx *f) {
         f->dev = &f->fdev;
 }
 
+/* Ends a test that wrote one file: drops its reference, unmounts, and has the oracle read it back. */
+static void direct_done_expect(struct fx *f, uint64_t ino, const char *name, const void *want, size_t size) {
+        exfat_forget(f->vol, ino, 1);
+        direct_done(f);
+        fx_expect_oracle_content(f, name, want, size);
+}
+
 static void fill(uint8_t *p, size_t len, unsigned seed) {
         for (size_t i = 0; i < len; i++)
                 p[i] = (uint8_t) ((i * 131u + seed * 7u + (i >> 12)) & 0xff);
@@ -79,9 +86,7 @@ static void test_unaligned(void **state) {
         }
         assert_int_equal(exfat_read(f->vol, ino, back, size, 0), (ssize_t) size);
         assert_memory_equal(back, model, size);
-        exfat_forget(f->vol, ino, 1);
-        direct_done(f);
-        fx_expect_oracle_content(f, "data", model, size);
+        direct_done_expect(f, ino, "data", model, size);
         free(model);
         free(src);
         free(back);
@@ -209,9 +214,7 @@ static void test_read_extents_after_write(void **state) {
                 assert_int_equal(r.len, size);
                 assert_memory_equal(back, src, size);
         }
-        exfat_forget(f->vol, ino, 1);
-        direct_done(f);
-        fx_expect_oracle_content(f, "rewritten", src, size);
+        direct_done_expect(f, ino, "rewritten", src, size);
         free(src);
         free(back);
 }
@@ -248,9 +251,7 @@ static void test_idle_gives_buffers_back(void **state) {
         if (after > before + (busy - before) / 2)
                 fail_msg("resident %ld KiB before the write, %ld KiB after it, still %ld KiB 4 s later", before, busy,
                          after);
-        exfat_forget(f->vol, ino, 1);
-        direct_done(f);
-        fx_expect_oracle_content(f, "quiet", src, size);
+        direct_done_expect(f, ino, "quiet", src, size);
         free(src);
 }
 
@@ -274,9 +275,7 @@ static void test_rewrites_keep_order(void **state) {
                 assert_int_equal(exfat_read(f->vol, ino, back, size, 0), (ssize_t) size);
                 assert_memory_equal(back, src, size);
         }
-        exfat_forget(f->vol, ino, 1);
-        direct_done(f);
-        fx_expect_oracle_content(f, "hot", src, size);
+        direct_done_expect(f, ino, "hot", src, size);
         free(src);
         free(back);
 }
