@@ -473,6 +473,7 @@ int dev_flush(struct exfat_volume *vol) {
                 return 0;
         r = vol->dev->ops->flush(vol->dev->ctx);
         if (r < 0) {
+                __atomic_add_fetch(&vol->flush_failures, 1, __ATOMIC_RELAXED);
                 vol_err(vol, "device flush failed: %s", strerror(-r));
                 return -EIO;
         }

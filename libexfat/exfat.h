@@ -76,8 +76,9 @@ int exfat_device_init_fd(struct exfat_device *dev, int fd);
  * flush); the rest goes through fd, serialised against direct writes so that no page of the
  * device's page cache is dirtied while a direct write invalidates it. Direct writes are written
  * behind (up to 16 MiB queued for 4 threads; see drain): a failed one is reported by the next
- * flush. The queue's buffers are given back when the volume goes idle (see idle). Allocates: release with exfat_device_done() after the volume is unmounted. -ENOMEM, or
- * as exfat_device_init_fd. */
+ * flush (exfat_fsync and exfat_unmount say what the library makes of that). The queue's buffers
+ * are given back when the volume goes idle (see idle). Allocates: release with exfat_device_done()
+ * after the volume is unmounted. -ENOMEM, or as exfat_device_init_fd. */
 int exfat_device_init_fd_direct(struct exfat_device *dev, int fd, int direct_fd);
 /* Frees what exfat_device_init_fd_direct allocated; a no-op for other devices. */
 void exfat_device_done(struct exfat_device *dev);
@@ -125,8 +126,9 @@ struct exfat_volume;
 int exfat_mount(const struct exfat_device *dev, const struct exfat_options *opts, struct exfat_volume **ret);
 
 /* Writes everything back, clears VolumeDirty (unless it was already set when mounted), flushes
- * the device, frees the volume. Returns the first error seen; the volume is freed regardless, and
- * on error VolumeDirty stays set on the device. */
+ * the device, frees the volume. Returns the first error seen, -EIO also when a device flush failed
+ * earlier in this mount (file data may be lost); the volume is freed regardless, and on error
+ * VolumeDirty stays set on the device. */
 int exfat_unmount(struct exfat_volume *vol);
 
 /* Writes back all cached metadata and flushes the device; VolumeDirty stays set. */
@@ -226,7 +228,8 @@ int exfat_read_extents(struct exfat_volume *vol, uint64_t ino, uint64_t offset, 
 ssize_t exfat_write(struct exfat_volume *vol, uint64_t ino, const void *buf, size_t size, uint64_t offset);
 
 /* Makes the node's data and directory entry (and, for a directory, its entries) durable, then
- * flushes the device. */
+ * flushes the device. -EIO when this flush, or any other one since this node's last -EIO (or since
+ * the node was loaded), failed: file data written behind may not have reached the device. */
 int exfat_fsync(struct exfat_volume *vol, uint64_t ino, bool datasync);
 
 /* Readdir: calls cb for each entry of directory ino from cookie on ("." and ".." are not

@@ -139,6 +139,24 @@ void exfat_release(struct exfat_volume *vol, uint64_t ino) {
         pthread_mutex_unlock(&vol->lock);
 }
 
+/* A failed device flush since this node last reported one: its data may be among what was lost,
+ * whichever flush met the failure. Reported once per node, as the kernel reports a write-back error
+ * once per open file. */
+static int fsync_report(struct exfat_volume *vol, uint64_t ino) {
+        uint32_t failures = __atomic_load_n(&vol->flush_failures, __ATOMIC_RELAXED);
+        struct exfat_node *n;
+        int r = 0;
+
+        pthread_mutex_lock(&vol->lock);
+        n = node_find(vol, ino);
+        if (n && n->flush_failures_seen != failures) {
+                n->flush_failures_seen = failures;
+                r = -EIO;
+        }
+        pthread_mutex_unlock(&vol->lock);
+        return r;
+}
+
 int exfat_fsync(struct exfat_volume *vol, uint64_t ino, bool datasync) {
         struct exfat_node *n;
         int r;
@@ -153,5 +171,9 @@ int exfat_fsync(struct exfat_volume *vol, uint64_t ino, bool datasync) {
         if (r >= 0)
                 r = vol_writeback_locked(vol);
         pthread_mutex_unlock(&vol->lock);
-        return r < 0 ? r : dev_flush(vol);
+        if (r < 0)
+                return r;
+        r = dev_flush(vol);
+        int q = fsync_report(vol, ino); /* counts this flush's failure too */
+        return q < 0 ? q : r;
 }

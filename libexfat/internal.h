@@ -98,6 +98,7 @@ struct exfat_node {
         bool is_dir, unlinked, is_root;
         uint64_t nlookup;
         uint32_t nopen, busy, nchildren;
+        uint32_t flush_failures_seen; /* vol->flush_failures when this node last reported them */
 
         pthread_rwlock_t io;
         pthread_mutex_t mtx;
@@ -126,6 +127,10 @@ struct exfat_volume {
         const struct exfat_device *dev;
         struct exfat_options opts;
         bool read_only, was_dirty, media_failure, two_fats;
+        /* Device flushes that failed in this mount (atomic). A write-behind failure is met by
+         * whichever flush comes next, perhaps the idle write-back's or another file's fsync: each
+         * node reports a new one once, at its next fsync, and unmount leaves the volume dirty. */
+        uint32_t flush_failures;
 
         /* geometry */
         unsigned sector_shift, cluster_shift;

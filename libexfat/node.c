@@ -60,6 +60,8 @@ struct exfat_node *node_new(struct exfat_volume *vol) {
         pthread_rwlock_init(&n->io, NULL);
         pthread_mutex_init(&n->mtx, NULL);
         n->ino = vol->next_ino++;
+        /* Like a file opened after a write-back error: earlier failures are not this node's. */
+        n->flush_failures_seen = __atomic_load_n(&vol->flush_failures, __ATOMIC_RELAXED);
         if (vol->nnodes >= vol->nnode_buckets)
                 table_grow(vol);
         table_insert(vol, n);
