@@ -319,10 +319,9 @@ int exfat_unmount(struct exfat_volume *vol) {
                                 }
                 if (r >= 0)
                         r = vol_sync_locked(vol);
-                if (r >= 0 && __atomic_load_n(&vol->flush_failures, __ATOMIC_RELAXED) > 0) {
-                        vol_err(vol, "unmount: file data failed to reach the device during this mount");
+                bool lost = __atomic_load_n(&vol->flush_failures, __ATOMIC_RELAXED) > 0;
+                if (r >= 0 && lost)
                         r = -EIO;
-                }
                 if (r >= 0 && !vol->was_dirty) {
                         pthread_mutex_lock(&vol->mlock);
                         r = boot_write_flags(vol, (uint16_t) (vol->volume_flags & ~VOLUME_FLAG_DIRTY), percent_in_use(vol));
@@ -332,7 +331,9 @@ int exfat_unmount(struct exfat_volume *vol) {
                 }
                 pthread_mutex_unlock(&vol->lock);
                 if (r < 0)
-                        vol_err(vol, "unmount: write-back failed, volume left marked dirty");
+                        vol_err(vol, lost ? "unmount: file data failed to reach the device during this mount, "
+                                            "volume left marked dirty"
+                                          : "unmount: write-back failed, volume left marked dirty");
         }
         vol->read_only = true;
         volume_free(vol);
