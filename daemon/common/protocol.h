@@ -9,10 +9,11 @@
  * receives (type, exact size, NUL-terminated strings, status range) and drops the worker on any
  * violation.
  *
- * Mount:   W→D HELLO; D→W DEVICE(+device fd) [D→W DIRECT_DEVICE(+O_DIRECT device fd), when DEVICE
- *          has LINK_OPT_DIRECT_FOLLOWS: the sandbox cannot open the device itself, and file data
- *          written around the page cache costs a copy less]; W→D PROBED; D mounts; D→W FUSE(+/dev/fuse
- *          fd); W→D READY. Then the worker serves FUSE requests.
+ * Mount:   W→D HELLO; D→W DEVICE(+device fd) [D→W DIRECT_DEVICE(+O_DIRECT device fd, same access
+ *          mode), when DEVICE has LINK_OPT_DIRECT_FOLLOWS: the sandbox cannot open the device
+ *          itself, and file data read and written around the device's page cache costs a copy
+ *          less]; W→D PROBED; D mounts; D→W FUSE(+/dev/fuse fd); W→D READY. Then the worker
+ *          serves FUSE requests.
  * Label:   D→W SET_LABEL; W→D LABEL_SET. Works while serving, or right after PROBED when the
  *          daemon only wants to relabel an unmounted device (then SHUTDOWN without FUSE).
  * Unmount: D syncfs + umount2; D→W SHUTDOWN; the worker stops serving, flushes, clears the

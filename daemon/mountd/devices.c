@@ -72,8 +72,11 @@ int device_open(const char *path, dev_t devnum, bool read_only, int *ret_fd) {
 
 int device_reopen_direct(int fd) {
         char path[64];
+        int flags = fcntl(fd, F_GETFL);
+        if (flags < 0)
+                return -1;
         snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-        return open(path, O_RDWR | O_DIRECT | O_CLOEXEC | O_NOCTTY);
+        return open(path, (flags & O_ACCMODE) | O_DIRECT | O_CLOEXEC | O_NOCTTY);
 }
 
 static bool read_flag(const char *dir, const char *name) {

@@ -20,7 +20,8 @@ int device_is_mounted(dev_t devnum);
  * (a later fuseblk mount claims it) and checks it is still the same device. */
 int device_open(const char *path, dev_t devnum, bool read_only, int *ret_fd);
 
-/* The same device opened again (a new open file) with O_DIRECT, read-write; -1 when that fails. */
+/* The same device opened again (a new open file) with O_DIRECT and fd's access mode (read-only
+ * or read-write); -1 when that fails. */
 int device_reopen_direct(int fd);
 
 /* The kernel says removable, or the disk sits on usb/mmc, or the config file lists it. */

@@ -351,10 +351,11 @@ static void send_device(Mount *m) {
                 .dmask = m->opts.dmask,
                 .fmask = m->opts.fmask,
         };
-        /* The sandbox cannot open the device: a second open file, O_DIRECT, lets the worker write
-         * file data around the page cache (no copy, no write-back). Without one it still works. */
+        /* The sandbox cannot open the device: a second open file, O_DIRECT, lets the worker read
+         * and write file data around the device's page cache (no second copy of what the mount's
+         * own page cache holds, no write-back). Without one it still works. */
         _cleanup_close_ int direct_fd = -1;
-        if (m->purpose == PURPOSE_MOUNT && !m->opts.read_only)
+        if (m->purpose == PURPOSE_MOUNT)
                 direct_fd = device_reopen_direct(m->device_fd);
         if (direct_fd >= 0)
                 d.flags |= LINK_OPT_DIRECT_FOLLOWS;

@@ -65,6 +65,18 @@ void worker_fs_init(struct worker_fs *fs, struct exfat_volume *vol, const struct
         pthread_rwlockattr_destroy(&attr);
 }
 
+void worker_fs_read_from(struct worker_fs *fs, int direct_fd, int splice_fd) {
+        fs->data_fd = splice_fd;
+        if (direct_fd < 0)
+                return;
+        int r = direct_reader_init(&fs->direct, direct_fd);
+        if (r < 0)
+                log_warning("%s: cannot read file data with O_DIRECT, reading through the page cache: %s",
+                            fs->device, strerror(-r));
+        else
+                atomic_store(&fs->direct_reads, true);
+}
+
 int worker_fs_finish(struct worker_fs *fs) {
         int r;
 
@@ -93,6 +105,7 @@ int worker_fs_with_volume(struct worker_fs *fs, int (*fn)(struct exfat_volume *v
 }
 
 void worker_fs_done(struct worker_fs *fs) {
+        direct_reader_done(&fs->direct);
         pthread_rwlock_destroy(&fs->lock);
 }
 
@@ -374,6 +387,18 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 
 /* ---- files ------------------------------------------------------------------------------ */
 
+static void file_opened(struct worker_fs *fs) {
+        atomic_fetch_add(&fs->open_handles, 1);
+        atomic_fetch_add(&fs->open_files, 1);
+}
+
+/* The last file closed: nobody reads, the READ buffers go back to the system until the next. */
+static void file_closed(struct worker_fs *fs) {
+        if (atomic_fetch_sub(&fs->open_files, 1) == 1 && atomic_load(&fs->direct_reads))
+                direct_reader_trim(&fs->direct);
+        atomic_fetch_sub(&fs->open_handles, 1);
+}
+
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi) {
         LOCK_VOLUME(req);
         struct fuse_entry_param e;
@@ -393,9 +418,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
         fi->keep_cache = 1;
         entry_from_exfat(&fs->view, &st, &e);
         /* Counted before the reply: the release may overtake the count otherwise. */
-        atomic_fetch_add(&fs->open_handles, 1);
+        file_opened(fs);
         if (fuse_reply_create(req, &e, fi) < 0) {
-                atomic_fetch_sub(&fs->open_handles, 1);
+                file_closed(fs);
                 exfat_release(vol, st.ino);
                 exfat_forget(vol, st.ino, 1);
         }
@@ -410,9 +435,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
                 return reply_error(req, "open", ino, r);
         /* Nobody else changes the volume while it is mounted: cached pages stay valid. */
         fi->keep_cache = 1;
-        atomic_fetch_add(&fs->open_handles, 1);
+        file_opened(fs);
         if (fuse_reply_open(req, fi) < 0) {
-                atomic_fetch_sub(&fs->open_handles, 1);
+                file_closed(fs);
                 exfat_release(vol, ino);
         }
 }
@@ -464,11 +489,48 @@ static int reply_extents(void *ctx, const struct exfat_extent *ext, size_t count
         return 0;
 }
 
+struct direct_reply {
+        fuse_req_t req;
+        struct direct_reader *reader;
+        bool refused;  /* the device refused O_DIRECT reads as such: nothing replied */
+};
+
+/* Runs with the file's clusters pinned by the library, like reply_extents. */
+static int reply_direct(void *ctx, const struct exfat_extent *ext, size_t count, uint64_t total) {
+        struct direct_reply *dr = ctx;
+        struct direct_read rd;
+
+        int r = direct_reader_read(dr->reader, ext, count, &rd);
+        if (r == -EINVAL)
+                dr->refused = true;
+        if (r < 0)
+                return r;
+        if (rd.iov_count == 0)
+                fuse_reply_buf(dr->req, NULL, 0);
+        else
+                fuse_reply_iov(dr->req, rd.iov, (int) rd.iov_count);
+        direct_read_release(dr->reader, &rd);
+        return 0;
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
         LOCK_VOLUME(req);
         _cleanup_(freep) void *buf = NULL;
         if (off < 0)
                 return (void) fuse_reply_err(req, EINVAL);
+        if (atomic_load(&fs->direct_reads)) {
+                struct direct_reply dr = { .req = req, .reader = &fs->direct };
+                int r = exfat_read_extents(vol, ino, (uint64_t) off, size, reply_direct, &dr);
+                if (!dr.refused) {
+                        if (r < 0)
+                                return reply_error(req, "read", ino, r);
+                        return;
+                }
+                /* Once is enough to know; the page cache path below serves this READ and the rest. */
+                if (atomic_exchange(&fs->direct_reads, false))
+                        log_warning("%s: the device refuses O_DIRECT reads, reading file data through the page "
+                                    "cache from now on", fs->device);
+        }
         if (fs->data_fd >= 0) {
                 struct read_reply rr = { .req = req, .fd = fs->data_fd };
                 int r = exfat_read_extents(vol, ino, (uint64_t) off, size, reply_extents, &rr);
@@ -502,7 +564,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         _cleanup_(fs_unlockp) struct worker_fs *locked = fs_lock(fs);
         if (locked)
                 exfat_release(fs->vol, ino);
-        atomic_fetch_sub(&fs->open_handles, 1);
+        file_closed(fs);
         fuse_reply_err(req, 0);
 }
 

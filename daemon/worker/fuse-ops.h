@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "direct-read.h"
 #include "exfat.h"
 
 /* How files look to users; the volume itself has no owners nor Unix modes. */
@@ -33,14 +34,21 @@ struct worker_fs {
         struct worker_view view;
         const char *device;        /* for log lines */
         atomic_long open_handles;  /* open files and directories, all mount namespaces */
+        atomic_long open_files;    /* of the above, regular files */
         int data_fd;               /* the device behind the volume's fd backend, for reads that
                                     * splice from it; -1: reads copy through exfat_read */
+        struct direct_reader direct;
+        atomic_bool direct_reads;  /* READ replies come from direct (else data_fd, else copies) */
 };
 
 extern const struct fuse_lowlevel_ops worker_fuse_ops;
 
 void worker_fs_init(struct worker_fs *fs, struct exfat_volume *vol, const struct worker_view *view,
                     const char *device);
+
+/* Where READ replies get file data: direct_fd, the device opened with O_DIRECT (preferred), else
+ * splice_fd (see fuse_ops.c), else copies through exfat_read; -1 for none. Call before serving. */
+void worker_fs_read_from(struct worker_fs *fs, int direct_fd, int splice_fd);
 
 /* Flushes and unmounts the volume once (later calls return the first result): writes all data
  * back, clears VolumeDirty and flushes the device. Requests arriving afterwards get EIO. */

@@ -65,7 +65,7 @@ static int mount_volume(struct link *l) {
                 .uid = l->dev.uid, .gid = l->dev.gid, .dmask = l->dev.dmask & 0777, .fmask = l->dev.fmask & 0777,
                 .noexec = l->dev.flags & LINK_OPT_NOEXEC, .read_only = l->vol.read_only,
         }, l->vol.name);
-        l->fs.data_fd = volume_splice_fd(&l->vol);
+        worker_fs_read_from(&l->fs, volume_direct_read_fd(&l->vol), volume_splice_fd(&l->vol));
         l->mounted = true;
         return 0;
 }

@@ -177,7 +177,7 @@ int standalone_run(const char *device, const char *mountpoint, struct worker_opt
                 .uid = o->uid, .gid = o->gid, .dmask = o->dmask, .fmask = o->fmask,
                 .noexec = o->noexec, .read_only = v.read_only,
         }, device);
-        fs.data_fd = volume_splice_fd(&v);
+        worker_fs_read_from(&fs, volume_direct_read_fd(&v), volume_splice_fd(&v));
 
         r = build_fuse_options(fuse_options, sizeof(fuse_options), device, o, v.read_only, blkdev);
         if (r < 0)

@@ -12,7 +12,7 @@ struct worker_volume {
         const char *name;            /* device name for log lines */
         struct exfat_device dev;
         int fd;                      /* the caller's device fd */
-        int direct_fd;               /* the device again, O_DIRECT, for file data; -1 if none */
+        int direct_fd;               /* the device again, O_DIRECT, for file data (written, read); -1 if none */
         struct exfat_info info;
         bool read_only;              /* decided by volume_probe() */
         bool sync;
@@ -30,8 +30,13 @@ int volume_probe(struct worker_volume *v, int fd, int direct_fd, const char *nam
  * read_only) when the library refuses to write this volume. */
 int volume_mount(struct worker_volume *v);
 
-/* The fd READ replies may splice from (the device itself: the fd backend's offsets are device
- * offsets), or -1 when EXFAT_WORKER_SPLICE=0 asks for copies through exfat_read (A/B runs). */
+/* The device opened with O_DIRECT that READ replies read from (direct-read.h), or -1 (none could
+ * be opened, or EXFAT_WORKER_DIRECT=0). */
+int volume_direct_read_fd(const struct worker_volume *v);
+
+/* The fd READ replies splice from when there is no direct read fd (the device itself: the fd
+ * backend's offsets are device offsets), or -1 when EXFAT_WORKER_SPLICE=0 asks for copies through
+ * exfat_read (A/B runs). */
 int volume_splice_fd(const struct worker_volume *v);
 
 /* Releases what volume_probe() set up beside the caller's fd; the volume must be unmounted. */

@@ -88,13 +88,18 @@ if grep -qxE 'loop[0-9]+|fuse|sd[a-z]+|vd[a-z]+|nvme.*|loop-control' <<<"$wdev";
 fi
 # The daemon hands the worker two opens of the device: buffered for metadata, O_DIRECT (040000)
 # for file data, which the sandbox could not open itself.
-direct=0 buffered=0
-for f in /proc/"$wpid"/fd/*; do
-        [ "$(stat -L -c %t:%T "$f" 2>/dev/null)" = "$(stat -c %t:%T "$dev")" ] || continue
-        flags=$(awk '/^flags:/ {print $2}' "/proc/$wpid/fdinfo/${f##*/}")
-        if (( 8#$flags & 8#40000 )); then direct=$((direct + 1)); else buffered=$((buffered + 1)); fi
-done
-check_eq "1 1" "$direct $buffered" "worker's O_DIRECT and buffered fds of $dev"
+# device_fds PID DEV : how many of PID's fds open DEV with O_DIRECT, without, and for writing.
+device_fds() {
+        local f flags direct=0 buffered=0 writable=0
+        for f in /proc/"$1"/fd/*; do
+                [ "$(stat -L -c %t:%T "$f" 2>/dev/null)" = "$(stat -c %t:%T "$2")" ] || continue
+                flags=$(awk '/^flags:/ {print $2}' "/proc/$1/fdinfo/${f##*/}")
+                if (( 8#$flags & 8#40000 )); then direct=$((direct + 1)); else buffered=$((buffered + 1)); fi
+                (( (8#$flags & 3) != 0 )) && writable=$((writable + 1))
+        done
+        echo "$direct $buffered $writable"
+}
+check_eq "1 1 2" "$(device_fds "$wpid" "$dev")" "worker's O_DIRECT, buffered and writable fds of $dev"
 pass "worker pid $wpid: uid $wuid (dynamic), CapEff/Prm/Bnd/Amb 0, NoNewPrivs, seccomp; /dev: $(tr '\n' ' ' <<<"$wdev")"
 
 
@@ -140,9 +145,12 @@ mp2=$(sed -n "s/.*, '\(.*\)').*/\1/p" <<<"$out")
 check_eq hello "$(cat "$mp2/hello.txt")" "hello.txt after remount"
 cmp -s /etc/services "$mp2/dir/services" || fail "dir/services differs after remount"
 findmnt -n -o OPTIONS --mountpoint "$mp2" | grep -qw ro || fail "read-only mount is not ro"
+# Read-only too, file data is read around the device's page cache; nothing can write the device.
+wpid2=$(systemctl show -P MainPID "$(worker_unit "$dev")")
+check_eq "1 1 0" "$(device_fds "$wpid2" "$dev")" "read-only worker's O_DIRECT, buffered and writable fds of $dev"
 gcall Unmount "$dev" "{}" >/dev/null || fail "Unmount of the read-only mount failed"
 fsck_clean "$dev"
-pass "data intact after remount (read-only: ro in mountinfo)"
+pass "data intact after remount (read-only: ro in mountinfo; device fds O_DIRECT + buffered, both read-only)"
 
 mountd_alive "$pid"
 pass "daemon still the same process"

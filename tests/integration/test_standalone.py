@@ -101,6 +101,56 @@ def test_read_ahead(env):
     itest.fsck_clean(dev, "after the read-ahead mounts")
 
 
+def test_reads_around_device_cache(env):
+    """File data is read from the device with O_DIRECT (daemon/worker/direct-read.h): the mount's
+    page cache holds what was read, the device's page cache does not hold it a second time. Also
+    read-only, and for O_DIRECT readers of the mount whose READs start and end inside blocks.
+    EXFAT_WORKER_DIRECT=0 reads through the device's cache: the control that the count sees it."""
+    dev = env.image(size_mb=96)
+    mnt = env.mkdir("mnt")
+    data = os.urandom(24 << 20)
+    proc = env.mount_worker(dev, mnt)
+    write_file(os.path.join(mnt, "f"), data)
+    # Past ValidDataLength: zeros between and after data.
+    with open(os.path.join(mnt, "sparse"), "wb") as f:
+        f.write(b"head")
+        f.truncate(3 << 20)
+        f.seek((3 << 20) - 5)
+        f.write(b"tail!")
+        f.truncate(5 << 20)
+    env.unmount_worker(mnt, proc)
+    sparse = b"head" + bytes((3 << 20) - 9) + b"tail!" + bytes(2 << 20)
+
+    def read_back(opts, env_direct):
+        if env_direct is not None:
+            os.environ["EXFAT_WORKER_DIRECT"] = env_direct
+        try:
+            proc = env.mount_worker(dev, mnt, opts)
+        finally:
+            os.environ.pop("EXFAT_WORKER_DIRECT", None)
+        itest.drop_device_cache(dev)
+        check(read_file(os.path.join(mnt, "f")) == data, f"data read back ({opts}, DIRECT={env_direct})")
+        cached = itest.device_cache_bytes(dev)
+        check(read_file(os.path.join(mnt, "sparse")) == sparse, f"sparse file read back ({opts})")
+        fd = os.open(os.path.join(mnt, "f"), os.O_RDONLY | os.O_DIRECT)
+        try:
+            for off, n in ((1, 100), (4095, 2), (12345, 1 << 20), ((24 << 20) - 7, 100), (65536, 4096)):
+                check(os.pread(fd, n, off) == data[off:off + n], f"O_DIRECT read of {n} at {off} ({opts})")
+        finally:
+            os.close(fd)
+        env.unmount_worker(mnt, proc)
+        return cached
+
+    for opts in (None, "ro"):
+        cached = read_back(opts, None)
+        itest.log(f"  device cache after reading 24 MiB ({opts or 'rw'}): {cached >> 10} KiB")
+        check(cached < (2 << 20), f"{cached >> 10} KiB of the device cached after reading 24 MiB ({opts or 'rw'})")
+    cached = read_back(None, "0")
+    itest.log(f"  device cache with EXFAT_WORKER_DIRECT=0: {cached >> 10} KiB")
+    check(cached >= (12 << 20), f"control: only {cached >> 10} KiB of the device cached through the page-cache path")
+    itest.fsck_clean(dev)
+
+
 def test_unknown_option(env):
     dev = env.image()
     mnt = env.mkdir("mnt")
@@ -469,6 +519,7 @@ if __name__ == "__main__":
         test_not_exfat,
         test_read_ahead,
         test_read_only,
+        test_reads_around_device_cache,
         test_owner_and_masks,
         test_dirty_volume,
         test_busy_device,
