@@ -95,7 +95,7 @@ int dir_read_set(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot
         r = dir_read_slots(vol, dir, slot + 1, &es->e[1], es->count - 1);
         if (r < 0)
                 return r;
-        if (entry_set_parse(vol, es) < 0)
+        if (entry_set_parse(vol, es, true) < 0)
                 return set_damaged(vol, dir, slot);
         return 0;
 }
@@ -122,7 +122,7 @@ int dir_cursor_entry(struct exfat_volume *vol, struct exfat_node *dir, struct di
 }
 
 int dir_cursor_set(struct exfat_volume *vol, struct exfat_node *dir, struct dir_cursor *c, uint32_t slot,
-                   struct entry_set *es) {
+                   bool known, struct entry_set *es) {
         const struct exfat_entry_generic *first;
         int r = dir_cursor_entry(vol, dir, c, slot, &first);
         if (r < 0)
@@ -132,7 +132,7 @@ int dir_cursor_set(struct exfat_volume *vol, struct exfat_node *dir, struct dir_
                 return set_damaged(vol, dir, slot);
         es->count = 1u + first->data[0];
         memcpy(es->e, first, (size_t) es->count * ENTRY_SIZE);
-        if (entry_set_parse(vol, es) < 0)
+        if (entry_set_parse(vol, es, !known) < 0)
                 return set_damaged(vol, dir, slot);
         return 0;
 }
@@ -305,7 +305,7 @@ static int scan(struct exfat_volume *vol, struct exfat_node *dir, struct dir_ind
                 }
                 if (e->type == ENTRY_FILE) {
                         struct dir_rec *rec;
-                        r = dir_cursor_set(vol, dir, &cur, slot, &es);
+                        r = dir_cursor_set(vol, dir, &cur, slot, false, &es);
                         if (r < 0)
                                 return r;
                         r = index_add(vol, d, name_key(vol, es.name, es.name_len), slot, (uint8_t) es.count, &rec);
@@ -393,6 +393,8 @@ struct dir_rec *dir_rec_by_slot(struct exfat_volume *vol, struct exfat_node *dir
          * last one found is usually the one, which spares hashing the name and a bucket walk. */
         if (hint && *hint < d->nrecs && d->recs[*hint].slot == slot && d->recs[*hint].nslots)
                 return &d->recs[(*hint)++];
+        if (!es)
+                return NULL;
         key = name_key(vol, es->name, es->name_len);
         for (uint32_t i = d->buckets[key & (d->nbuckets - 1)]; i != NO_REC; i = d->recs[i].next)
                 if (d->recs[i].slot == slot && d->recs[i].nslots) {

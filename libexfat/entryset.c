@@ -21,7 +21,7 @@ static inline struct exfat_entry_file *fe(struct entry_set *es) { return (struct
 static inline struct exfat_entry_stream *se(struct entry_set *es) { return (struct exfat_entry_stream *) &es->e[1]; }
 
 /* es->e[0..count) holds the raw entries; validates them and extracts the name. */
-int entry_set_parse(struct exfat_volume *vol, struct entry_set *es) {
+int entry_set_parse(struct exfat_volume *vol, struct entry_set *es, bool verify_sums) {
         struct exfat_entry_file *f = fe(es);
         struct exfat_entry_stream *s = se(es);
         unsigned nl, need;
@@ -32,7 +32,7 @@ int entry_set_parse(struct exfat_volume *vol, struct entry_set *es) {
                 return -EIO;
         if (s->type != ENTRY_STREAM)
                 return -EIO;
-        if (le16toh(f->set_checksum) != entry_set_checksum(es->e, es->count))
+        if (verify_sums && le16toh(f->set_checksum) != entry_set_checksum(es->e, es->count))
                 return -EIO;
         nl = s->name_length;
         need = (nl + ENTRY_NAME_UNITS - 1) / ENTRY_NAME_UNITS;
@@ -52,7 +52,7 @@ int entry_set_parse(struct exfat_volume *vol, struct entry_set *es) {
                         return -EIO;
         }
         es->name_len = nl;
-        if (name_hash(vol, es->name, nl) != le16toh(s->name_hash))
+        if (verify_sums && name_hash(vol, es->name, nl) != le16toh(s->name_hash))
                 return -EIO;
         vdl = le64toh(s->valid_data_length);
         dl = le64toh(s->data_length);

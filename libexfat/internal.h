@@ -288,7 +288,10 @@ struct entry_set {
         unsigned name_len;
 };
 uint16_t entry_set_checksum(const struct exfat_entry_generic *e, unsigned count);
-int entry_set_parse(struct exfat_volume *vol, struct entry_set *es);
+/* Checks a set's shape and fields and extracts its name; -EIO when damaged. verify_sums: also
+ * SetChecksum and NameHash; false only for a set this mount has verified already (one that has a
+ * directory record: scanned or written here), where the two cost most of a listing's CPU. */
+int entry_set_parse(struct exfat_volume *vol, struct entry_set *es, bool verify_sums);
 void entry_set_seal(struct entry_set *es);
 int entry_set_build(struct exfat_volume *vol, struct entry_set *es, const uint16_t *name, size_t len,
                     const struct entry_set *from);
@@ -303,7 +306,8 @@ void dir_index_free(struct exfat_volume *vol, struct exfat_node *dir);
 void dir_index_trim(struct exfat_volume *vol);
 int dir_find(struct exfat_volume *vol, struct exfat_node *dir, const uint16_t *name, size_t len,
              struct dir_rec **rec, struct entry_set *es);
-/* The record of the set at slot; hint (may be NULL) carries the position from one call to the next. */
+/* The record of the set at slot; hint (may be NULL) carries the position from one call to the next.
+ * es NULL: only the record the hint points to is tried (no name to hash yet). */
 struct dir_rec *dir_rec_by_slot(struct exfat_volume *vol, struct exfat_node *dir, const struct entry_set *es,
                                 uint32_t slot, uint32_t *hint);
 int dir_alloc_slots(struct exfat_volume *vol, struct exfat_node *dir, unsigned n, uint32_t *slot);
@@ -319,9 +323,9 @@ struct dir_cursor {
 };
 int dir_cursor_entry(struct exfat_volume *vol, struct exfat_node *dir, struct dir_cursor *c, uint32_t slot,
                      const struct exfat_entry_generic **e);
-/* dir_read_set through the cursor. */
+/* dir_read_set through the cursor; known: the set has a record (entry_set_parse's verify_sums). */
 int dir_cursor_set(struct exfat_volume *vol, struct exfat_node *dir, struct dir_cursor *c, uint32_t slot,
-                   struct entry_set *es);
+                   bool known, struct entry_set *es);
 int dir_write_set(struct exfat_volume *vol, struct exfat_node *dir, uint32_t slot, struct entry_set *es);
 
 /* node.c */

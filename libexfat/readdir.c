@@ -38,10 +38,15 @@ int exfat_readdir(struct exfat_volume *vol, uint64_t ino, uint64_t cookie, unsig
                         slot++;
                         continue;
                 }
-                r = dir_cursor_set(vol, dir, &cur, (uint32_t) slot, &es);
+                /* A set with a record was verified when scanned or written: its sums need no second
+                 * look on every listing. */
+                rec = dir_rec_by_slot(vol, dir, NULL, (uint32_t) slot, &hint);
+                bool known = rec && rec->nslots == 1u + e->data[0];
+                r = dir_cursor_set(vol, dir, &cur, (uint32_t) slot, known, &es);
                 if (r < 0)
                         break;
-                rec = dir_rec_by_slot(vol, dir, &es, (uint32_t) slot, &hint);
+                if (!known)
+                        rec = dir_rec_by_slot(vol, dir, &es, (uint32_t) slot, &hint);
                 if (!rec) {
                         slot++;
                         continue;

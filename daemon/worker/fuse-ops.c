@@ -604,8 +604,8 @@ static int dirbuf_add(struct dirbuf *d, const char *name, const struct exfat_sta
                 entry_from_exfat(d->view, st, &e);
                 n = fuse_add_direntry_plus(d->req, d->buf + d->used, left, name, &e, off);
         } else {
-                struct stat s;
-                stat_from_exfat(d->view, st, &s);
+                /* A plain entry carries only the inode and the file type. */
+                struct stat s = { .st_ino = st->ino, .st_mode = EXFAT_IS_DIR(st) ? S_IFDIR : S_IFREG };
                 n = fuse_add_direntry(d->req, d->buf + d->used, left, name, &s, off);
         }
         if (n > left)
