@@ -10,7 +10,7 @@ static inline uint16_t checksum_add(uint16_t sum, const uint8_t *p, size_t n) {
 }
 
 /* SetChecksum: bytes 2-3 of the first entry (the checksum itself) are left out. Two loops rather
- * than a test per byte: readdir and lookup check a set each time they read one. */
+ * than a test per byte: lookups check a set each time they read one. */
 uint16_t entry_set_checksum(const struct exfat_entry_generic *e, unsigned count) {
         const uint8_t *p = (const uint8_t *) e;
         uint16_t sum = checksum_add(0, p, 2);

@@ -85,6 +85,12 @@ static uint64_t span_of(const struct direct_reader *r, uint64_t off, uint64_t le
         return round_up(off + len, r->align) - round_down(off, r->align);
 }
 
+/* Buffer room for one extent: the blocks around it, or its zeros rounded to a block so that the
+ * next extent starts aligned. */
+static uint64_t room_of(const struct direct_reader *r, const struct exfat_extent *e) {
+        return e->dev_offset == EXFAT_EXTENT_ZERO ? round_up(e->length, r->align) : span_of(r, e->dev_offset, e->length);
+}
+
 /* Reads the blocks around one extent to dst. An image file may end inside the last block: what
  * lies past its end is not needed unless the extent covers it (then the read meets the end: -EIO). */
 static int read_extent(const struct direct_reader *r, const struct exfat_extent *e, uint8_t *dst) {
@@ -116,8 +122,7 @@ int direct_reader_read(struct direct_reader *r, const struct exfat_extent *ext, 
                 if (ext[i].length > SIZE_MAX / 2 || (ext[i].dev_offset != EXFAT_EXTENT_ZERO &&
                                                      ext[i].dev_offset > UINT64_MAX / 2))
                         return -EIO;
-                size += ext[i].dev_offset == EXFAT_EXTENT_ZERO ? round_up(ext[i].length, r->align)
-                                                               : span_of(r, ext[i].dev_offset, ext[i].length);
+                size += room_of(r, &ext[i]);
         }
         out->iov = calloc(count > 0 ? count : 1, sizeof(*out->iov));
         if (!out->iov)
@@ -132,15 +137,14 @@ int direct_reader_read(struct direct_reader *r, const struct exfat_extent *ext, 
                 if (e->dev_offset == EXFAT_EXTENT_ZERO) {
                         memset(at, 0, (size_t) e->length);
                         out->iov[i] = (struct iovec) { .iov_base = at, .iov_len = (size_t) e->length };
-                        at += round_up(e->length, r->align);
-                        continue;
+                } else {
+                        ret = read_extent(r, e, at);
+                        if (ret < 0)
+                                goto fail;
+                        out->iov[i] = (struct iovec) { .iov_base = at + e->dev_offset % r->align,
+                                                       .iov_len = (size_t) e->length };
                 }
-                ret = read_extent(r, e, at);
-                if (ret < 0)
-                        goto fail;
-                out->iov[i] = (struct iovec) { .iov_base = at + e->dev_offset % r->align,
-                                               .iov_len = (size_t) e->length };
-                at += span_of(r, e->dev_offset, e->length);
+                at += room_of(r, e);
         }
         out->iov_count = count;
         return 0;
