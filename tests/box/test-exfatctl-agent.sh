@@ -62,7 +62,15 @@ log "terminal, Ctrl-C at the prompt: nothing mounted, no agent left"
 expect 130 as_carol_on_tty "^C" mount "$dev"
 grep -q "Password:" <<<"$out" || soft_fail "no password prompt: [$out]"
 wait_for 5 no_agents_left || soft_fail "pkttyagent left running after Ctrl-C: $(agents)"
-sleep 1
+# The daemon ends the attempt when polkit answers the cancelled check, and stops its worker unit;
+# until then another Mount of the device is Busy. A fixed 1 s sleep lost that race once, under a
+# loaded test run.
+attempt_over() {
+        local state
+        state=$(systemctl show -P ActiveState "exfat-worker@$(systemd-escape --path "$dev").service")
+        [ "$state" = inactive ] || [ "$state" = failed ]
+}
+wait_for 10 attempt_over || soft_fail "the Ctrl-C'd mount attempt still runs 10 s later"
 ! findmnt -rn -S "$dev" >/dev/null || soft_fail "$dev mounted after Ctrl-C at the prompt"
 expect 0 exfatctl_as alice list --json
 check_eq "[]" "$out" "mounts after Ctrl-C"
