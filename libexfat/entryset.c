@@ -3,10 +3,13 @@
  * (vendor extension/allocation), which are kept verbatim. */
 #include "internal.h"
 
+/* A 16-bit rotate right, then add, in unsigned arithmetic: in int (what a uint16_t is promoted
+ * to) the rotate of 0xFFFF gives INT_MAX, and adding a non-zero byte to it is undefined. */
 static inline uint16_t checksum_add(uint16_t sum, const uint8_t *p, size_t n) {
+        unsigned s = sum;
         for (size_t i = 0; i < n; i++)
-                sum = (uint16_t) (((sum >> 1) | (sum << 15)) + p[i]);
-        return sum;
+                s = (((s >> 1) | (s << 15)) + p[i]) & 0xFFFFu;
+        return (uint16_t) s;
 }
 
 /* SetChecksum: bytes 2-3 of the first entry (the checksum itself) are left out. Two loops rather
