@@ -9,6 +9,7 @@ packages=(
         exfatprogs exfat-fuse
         libglib2.0-bin
         python3
+        clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do
