@@ -411,7 +411,10 @@ struct dir_rec *dir_rec_by_slot(struct exfat_volume *vol, struct exfat_node *dir
 static bool find_free(struct dir_index *d, unsigned n, uint32_t per_block, uint32_t *slot) {
         uint32_t i = d->free_hint, first_free = UINT32_MAX;
 
-        while (i + n <= d->nslots) {
+        /* Compared as i <= nslots - n: i + n could wrap for a hint near UINT32_MAX. */
+        if (n > d->nslots)
+                return false;
+        while (i <= d->nslots - n) {
                 uint32_t j;
                 if ((i & 63) == 0 && d->free[i >> 6] == 0) {
                         i += 64;
@@ -442,11 +445,13 @@ static bool find_free(struct dir_index *d, unsigned n, uint32_t per_block, uint3
                                 continue;
                         }
                         i = (i / per_block + 1) * per_block; /* everything past the end is free */
-                        if (i + n > d->nslots)
+                        if (i > d->nslots - n)
                                 break;
                 }
                 *slot = i;
-                d->free_hint = first_free == i ? i + n : first_free;
+                /* Nothing usable before i (used slots, or leftovers too short for a set): the next
+                 * search starts after this run. */
+                d->free_hint = first_free == i || first_free == UINT32_MAX ? i + n : first_free;
                 return true;
         }
         if (first_free != UINT32_MAX)

@@ -266,6 +266,38 @@ static void test_label_without_entry(void **state) {
         expect_label(f, "ADDED");
 }
 
+/* A label written into a free run shorter than any file's entry set (root slot 0, an unused
+ * 0x03 entry as Windows leaves it) once left the root's free-slot hint at UINT32_MAX: the next
+ * create read the slot bitmap far out of bounds. Files made afterwards must land and survive. */
+static void test_label_in_short_run_then_create(void **state) {
+        struct fx *f = *state;
+        uint64_t off;
+        uint8_t type = 0x03;
+        char name[32];
+
+        fx_unmount_check(f);
+        assert_int_equal(img_root_entry(f->fd, &f->g, 0x83, &off), 0);
+        assert_int_equal(img_pwrite(f->fd, &type, 1, off), 0);
+        assert_int_equal(img_fsck(f->path), 0);
+        fx_mount(f, false);
+        assert_int_equal(exfat_set_label(f->vol, "STICK"), 0);
+        for (int i = 0; i < 40; i++) {
+                snprintf(name, sizeof(name), "after-label-%d", i);
+                fx_create(f, EXFAT_ROOT_INO, name, name, strlen(name));
+        }
+        assert_int_equal(exfat_set_label(f->vol, "STICK2"), 0);
+        fx_create(f, EXFAT_ROOT_INO, "last", "L", 1);
+        fx_unmount_check(f);
+        expect_oracle_label(f, "STICK2");
+        for (int i = 0; i < 40; i++) {
+                snprintf(name, sizeof(name), "after-label-%d", i);
+                fx_expect_oracle_content(f, name, name, strlen(name));
+        }
+        fx_expect_oracle_content(f, "last", "L", 1);
+        fx_mount(f, false);
+        expect_label(f, "STICK2");
+}
+
 /* Fills all free space with one file; returns its inode. */
 static uint64_t fill_volume(struct fx *f, const char *name) {
         size_t bytes = (size_t) fx_free_clusters(f) * f->g.cluster_size;
@@ -424,6 +456,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_label_set_get, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_label_buffer_small, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_label_without_entry, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_label_in_short_run_then_create, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_statfs_tracks_allocation, fx_setup, fx_teardown),
                 FX_TEST("enospc", test_enospc, &small_volume),
                 FX_TEST("enospc_odd_cluster_count", test_enospc, &odd_volume),
