@@ -63,15 +63,22 @@ static void fill(uint8_t *p, size_t len, unsigned seed) {
 static void test_unaligned(void **state) {
         struct fx *f = *state;
         const size_t size = 3 * MiB + 777;
-        uint8_t *model = calloc(1, size), *src = malloc(MiB + 64), *back = malloc(size);
         /* offset, length: inside one page, across pages, page-aligned runs with ragged ends, past
          * the end of the file (the gap reads as zeros), overwrites. */
         static const struct { uint64_t off; size_t len; } ops[] = {
                 { 0, 100 }, { 100, 5000 }, { 8192, 65536 }, { 4095, 8194 }, { 300000, MiB },
                 { 2 * MiB + 1, MiB - 1 + 777 }, { 12345, 200000 }, { 0, 4096 }, { 1 * MiB, 4096 * 3 },
         };
+        uint8_t *model, *src, *back;
+        size_t longest = 0;
         uint64_t ino;
 
+        for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+                longest = ops[i].len > longest ? ops[i].len : longest;
+        model = calloc(1, size);
+        /* Room for the longest write at the farthest odd start below (src + 1 + 2 * 16). */
+        src = malloc(longest + 1 + 2 * 16);
+        back = malloc(size);
         assert_non_null(model);
         assert_non_null(src);
         assert_non_null(back);
