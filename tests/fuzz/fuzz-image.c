@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz-image: the input is a volume. Byte 0 holds flags (FLAG_NO_REPAIR: leave the checksums as
- * the mutation made them), the rest is the image. Probe, mount read-only, walk everything (see
- * fuzz_walk), statfs, label, unmount; the memory device aborts on any write.
+ * the mutation made them), the rest is the image without its trailing zeros (see memdev_load).
+ * Probe, mount read-only, walk everything (see fuzz_walk), statfs, label, unmount; the memory
+ * device aborts on any write.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,16 +19,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (size < 1 + 512)
                 return 0;
         uint8_t flags = data[0];
-        struct memdev m = { .size = size - 1, .read_only = true };
+        struct memdev m;
         struct exfat_device dev;
         struct exfat_options opts = { .read_only = true, .cache_budget = 1u << 20 };
         struct exfat_volume *vol;
         struct exfat_info info;
 
-        m.data = malloc(m.size);
-        if (!m.data)
-                abort();
-        memcpy(m.data, data + 1, m.size);
+        memdev_load(&m, data + 1, size - 1);
+        m.read_only = true;
         if (!(flags & FLAG_NO_REPAIR))
                 fuzz_repair_image(m.data, m.size);
         memdev_init(&dev, &m);
@@ -57,6 +56,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         fuzz_fail("set_label on a read-only mount did not give -EROFS");
                 (void) exfat_unmount(vol);
         }
-        free(m.data);
         return 0;
 }

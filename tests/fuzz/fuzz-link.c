@@ -108,8 +108,9 @@ static void consume_probed(struct daemon_side *d, const struct link_probed *p) {
                 (void) strerror(-p->status);
                 return;
         }
-        if (p->cluster_size < 512 || (p->cluster_size & (p->cluster_size - 1)) ||
-            p->volume_size > d->device_size || memchr(p->label, 0, sizeof(p->label)) == NULL)
+        /* A device size of 0 means unknown: only then may the volume be any size. */
+        if (p->cluster_size < 512 || (p->cluster_size & (p->cluster_size - 1)) || p->volume_size == 0 ||
+            (d->device_size > 0 && p->volume_size > d->device_size) || memchr(p->label, 0, sizeof(p->label)) == NULL)
                 fuzz_fail("link_check_probed accepted a PROBED it should have refused");
         char uuid[16];
         if (snprintf(uuid, sizeof(uuid), "%04X-%04X", p->serial >> 16, p->serial & 0xFFFF) != 9)

@@ -2,8 +2,8 @@
 /*
  * fuzz-rw: read-write use of a (possibly damaged) volume, checked against a model.
  *
- * Input: byte 0 flags (FLAG_NO_REPAIR), then the image, then a script of L bytes, then L itself
- * (the last byte). On a copy of the image: mount read-write, run the script (label, create, write,
+ * Input: byte 0 flags (FLAG_NO_REPAIR...), byte 1 the script's length L, the script (L bytes), then
+ * the image without its trailing zeros (see memdev_load). On a copy of the image: mount read-write, run the script (label, create, write,
  * extend by writing past the end and by truncating up, truncate down, rename, unlink, mkdir,
  * rmdir, sync, fsync, remount) while a model keeps every file's expected bytes; unmount, mount
  * read-only, and compare every byte of every file the script made (zeros where nothing was
@@ -175,8 +175,27 @@ static enum outcome unexpected(const char *op, int got, int want) {
 
 static int resolve_all(struct run *r);
 
+/* FUZZ_DEBUG=1 in the environment: one line per operation on stderr (to read a finding). */
+static bool debug(void) {
+        static int on = -1;
+        if (on < 0)
+                on = getenv("FUZZ_DEBUG") != NULL;
+        return on;
+}
+
+static enum outcome step1(struct run *r, uint8_t op);
+
 static enum outcome step(struct run *r) {
         uint8_t op = take(r) % 12;
+        size_t at = r->pos;
+        enum outcome o = step1(r, op);
+        if (debug())
+                fprintf(stderr, "fuzz-rw: op %u (%zu argument bytes): %s\n", op, r->pos - at,
+                        o == GO_ON ? "ok" : o == STOP_KEEP ? "stop (ENOSPC)" : "stop (no verdict)");
+        return o;
+}
+
+static enum outcome step1(struct run *r, uint8_t op) {
         int k, d, f, x;
 
         switch (op) {
@@ -451,7 +470,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct run *r = malloc(sizeof(*r));
         enum outcome o = GO_ON;
 
-        if (size < 2 + 512 || !r)
+        if (size < 2 || !r)
                 return free(r), 0;
         if (!long_name[0]) {
                 memcpy(long_name, "long-", 5);
@@ -459,16 +478,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         *r = zero;
         uint8_t flags = data[0];
-        size_t slen = data[size - 1];
-        if (slen > size - 2 - 512)
-                slen = 0;
-        r->script = data + size - 1 - slen;
+        size_t slen = data[1];
+        if (slen > size - 2)
+                slen = size - 2;
+        r->script = data + 2;
         r->script_len = slen;
-        r->m.size = size - 2 - slen;
-        r->m.data = malloc(r->m.size);
-        if (!r->m.data)
-                abort();
-        memcpy(r->m.data, data + 1, r->m.size);
+        memdev_load(&r->m, data + 2 + slen, size - 2 - slen);
         if (!(flags & FLAG_NO_REPAIR))
                 fuzz_repair_image(r->m.data, r->m.size);
         memdev_init(&r->dev, &r->m);
@@ -490,6 +505,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 o = step(r);
         if (o == GO_ON && r->vol)
                 verify(r);
+        if (debug())
+                fprintf(stderr, "fuzz-rw: %u ops, %s\n", (unsigned) r->pos, o == STOP_NO_VERDICT ? "no verdict" : "verifying");
 
         forget_all(r);
         int x = r->vol ? exfat_unmount(r->vol) : -EIO;
@@ -511,10 +528,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct walk_stats ws;
         fuzz_walk(r->vol, r->m.data, r->m.size, &ws);
         (void) exfat_unmount(r->vol);
+        if (debug())
+                fprintf(stderr, "fuzz-rw: verified after a read-only remount (%u entries walked)\n", ws.entries);
 
 out:
         free_model(r);
-        free(r->m.data);
         free(r);
         return 0;
 }

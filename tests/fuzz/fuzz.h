@@ -17,7 +17,8 @@
 #define FUZZ_MAX_DEPTH 8
 #define FUZZ_MAX_ENTRIES 512      /* directory entries visited per walk */
 #define FUZZ_MAX_DIR_NAMES 128    /* names taken from one directory */
-#define FUZZ_MAX_READ (1u << 20)  /* bytes read from all files per walk */
+#define FUZZ_MAX_READ (256u << 10) /* bytes read from all files per walk */
+#define FUZZ_MAX_DEVICE (8u << 20)
 
 /* ---- memory device ---------------------------------------------------------------------- */
 
@@ -31,6 +32,13 @@ struct memdev {
 
 /* Points dev at m (both owned by the caller). */
 void memdev_init(struct exfat_device *dev, struct memdev *m);
+
+/* The device of an input. Inputs carry an image without its trailing zeros (mkfs.exfat images are
+ * mostly zeros: a 1 MiB volume is a 30-300 KiB input): the device is the given bytes followed by
+ * zeros up to the volume's length as its boot sector states it (at most FUZZ_MAX_DEVICE), or just
+ * the given bytes. The buffer is reused from input to input (fresh allocations of megabytes cost
+ * more than the rest of a run); m->data points into it until the next call. */
+void memdev_load(struct memdev *m, const uint8_t *image, size_t size);
 
 /* ---- checksum repair -------------------------------------------------------------------- */
 

@@ -52,26 +52,34 @@ static uint8_t *slurp(const char *path, size_t *size) {
         return buf;
 }
 
+/* Inputs carry images without their trailing zeros (the harness restores them, see memdev_load). */
+static uint8_t *slurp_image(const char *path, size_t *size) {
+        uint8_t *img = slurp(path, size);
+        while (*size > 512 && img[*size - 1] == 0)
+                (*size)--;
+        return img;
+}
+
 /* fuzz-image input: a flags byte, then the image. */
 static void save_image(const char *path, const char *name, uint8_t flags) {
         size_t size;
-        uint8_t *img = slurp(path, &size);
+        uint8_t *img = slurp_image(path, &size);
         save("image", name, &flags, 1, img, size);
         free(img);
 }
 
-/* fuzz-rw input: flags, image, script, script length. */
+/* fuzz-rw input: flags, script length, script, image. */
 static void save_rw(const char *path, const char *name, uint8_t flags, const uint8_t *script, size_t len) {
         size_t size;
-        uint8_t *img = slurp(path, &size);
-        uint8_t *buf = malloc(1 + size + len + 1);
+        uint8_t *img = slurp_image(path, &size);
+        uint8_t *buf = malloc(2 + len + size);
         if (!buf || len > 255)
                 die("rw seed", ENOMEM);
         buf[0] = flags;
-        memcpy(buf + 1, img, size);
-        memcpy(buf + 1 + size, script, len);
-        buf[1 + size + len] = (uint8_t) len;
-        save("rw", name, buf, 1 + size + len + 1, NULL, 0);
+        buf[1] = (uint8_t) len;
+        memcpy(buf + 2, script, len);
+        memcpy(buf + 2 + len, img, size);
+        save("rw", name, buf, 2 + len + size, NULL, 0);
         free(buf);
         free(img);
 }
@@ -101,8 +109,11 @@ static bool put_file(struct exfat_volume *vol, uint64_t dir, const char *name, s
         return w >= 0;
 }
 
-/* Files and directories of every shape the library knows, as far as the volume has room. */
-static void populate(const char *path, bool small) {
+/* Files and directories of every shape the library knows, as far as the volume has room. Level 0
+ * keeps the data to a few clusters (big clusters would make a big input), 2 is the most. */
+static void populate(const char *path, int level) {
+        static const unsigned deep[] = { 1000, 9000, 30000 }, entries[] = { 3, 24, 60 }, rounds[] = { 1, 6, 12 };
+        static const unsigned sparse[] = { 20000, 80000, 80000 };
         int fd = open(path, O_RDWR | O_CLOEXEC);
         struct exfat_device dev;
         struct exfat_options opts = {};
@@ -125,9 +136,9 @@ static void populate(const char *path, bool small) {
         if (exfat_mkdir(vol, EXFAT_ROOT_INO, "dir1", &d1) < 0 || exfat_mkdir(vol, d1.ino, "dir2", &d2) < 0 ||
             exfat_mkdir(vol, d2.ino, "dir3", &d3) < 0)
                 die("mkdir", EIO);
-        put_file(vol, d3.ino, "deep.bin", small ? 9000 : 70000, 3);
+        put_file(vol, d3.ino, "deep.bin", deep[level], 3);
         /* A directory over several clusters (and, with small clusters, a FAT-chained one). */
-        for (int i = 0; i < (small ? 24 : 60); i++) {
+        for (unsigned i = 0; i < entries[level]; i++) {
                 snprintf(name, sizeof(name), "entry-%02d-with-a-longer-name", i);
                 if (!put_file(vol, d1.ino, name, (size_t) (i % 3) * 700, (uint8_t) i))
                         break;
@@ -139,7 +150,7 @@ static void populate(const char *path, bool small) {
         if (r < 0)
                 die("create", r);
         uint8_t chunk[4096];
-        for (int i = 0; i < (small ? 6 : 12); i++) {
+        for (unsigned i = 0; i < rounds[level]; i++) {
                 memset(chunk, 'a' + i, sizeof(chunk));
                 (void) exfat_write(vol, a.ino, chunk, sizeof(chunk), (uint64_t) i * sizeof(chunk));
                 memset(chunk, 'A' + i, sizeof(chunk));
@@ -148,7 +159,7 @@ static void populate(const char *path, bool small) {
         /* Sparse: grown by truncate and by a write past the end (ValidDataLength < DataLength). */
         struct exfat_setattr sa = { .valid = EXFAT_SET_SIZE, .size = 50000 };
         (void) exfat_setattr(vol, a.ino, &sa, &a);
-        (void) exfat_write(vol, b.ino, "end", 3, 80000);
+        (void) exfat_write(vol, b.ino, "end", 3, sparse[level]);
         exfat_forget(vol, a.ino, 1);
         exfat_forget(vol, b.ino, 1);
         /* A deleted file leaves entries marked unused behind. */
@@ -416,18 +427,20 @@ struct shape {
         uint64_t size;
         const char *args[8];
         bool to_4k;
-        bool small;
+        int level;
         bool rw;
 };
 
 int main(int argc, char **argv) {
         static const struct shape shapes[] = {
-                { "512-c512-1m", 1 << 20, { "-b", "512", "-c", "512", "-L", "TINY" }, false, true, true },
-                { "512-c4k-1m", 1 << 20, { "-b", "4K", "-c", "4K" }, false, true, true },
-                { "512-c32k-4m", 4 << 20, { "-c", "32K", "-L", "\xc3\x89T\xc3\x89" }, false, false, true },
-                { "512-c256k-8m", 8 << 20, { "-c", "256K", "-L", "ELEVENCHARS" }, false, false, false },
-                { "4k-c4k-4m", 4 << 20, { "-b", "128K", "-c", "4K", "-L", "FOURK" }, true, false, true },
-                { "4k-c64k-8m", 8 << 20, { "-c", "64K" }, true, false, false },
+                /* Small boundary alignments keep the heap near the start (inputs drop trailing zeros). */
+                { "512-c512-1m", 1 << 20, { "-b", "512", "-c", "512", "-L", "TINY" }, false, 1, true },
+                { "512-c4k-1m", 1 << 20, { "-b", "4K", "-c", "4K" }, false, 1, true },
+                { "512-c4k-2m", 2 << 20, { "-b", "4K", "-c", "4K", "-L", "FULL" }, false, 2, true },
+                { "512-c32k-2m", 2 << 20, { "-b", "32K", "-c", "32K", "-L", "\xc3\x89T\xc3\x89" }, false, 0, true },
+                { "512-c256k-8m", 8 << 20, { "-b", "256K", "-c", "256K", "-L", "ELEVENCHARS" }, false, -1, false },
+                { "4k-c4k-2m", 2 << 20, { "-b", "128K", "-c", "4K", "-L", "FOURK" }, true, 1, true },
+                { "4k-c64k-4m", 4 << 20, { "-b", "128K", "-c", "64K" }, true, 0, false },
         };
         char path[4096];
 
@@ -456,7 +469,9 @@ int main(int argc, char **argv) {
                 save_image(path, name, 0);
                 if (s->rw)
                         save_rw(path, name, 0, script_label_create, sizeof(script_label_create));
-                populate(path, s->small);
+                if (s->level < 0)
+                        continue; /* big clusters: a populated volume makes a big input */
+                populate(path, s->level);
                 snprintf(name, sizeof(name), "full-%s", s->name);
                 save_image(path, name, 0);
                 if (s->rw) {

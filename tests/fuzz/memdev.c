@@ -53,6 +53,32 @@ static const struct exfat_dev_ops memdev_ops = {
         .flush = md_flush,
 };
 
+void memdev_load(struct memdev *m, const uint8_t *image, size_t size) {
+        static uint8_t *buf;
+        static size_t allocated;
+        size_t dev = size;
+
+        if (size >= 512 && image[108] >= 9 && image[108] <= 12) {
+                uint64_t sectors = 0;
+                for (int i = 7; i >= 0; i--)
+                        sectors = sectors << 8 | image[72 + i];
+                if (sectors <= FUZZ_MAX_DEVICE >> image[108] && (sectors << image[108]) > size)
+                        dev = (size_t) (sectors << image[108]);
+        }
+        if (dev > FUZZ_MAX_DEVICE)
+                dev = size; /* only the input's own bytes (a huge input was asked for) */
+        if (dev > allocated) {
+                free(buf);
+                buf = malloc(dev);
+                if (!buf)
+                        abort();
+                allocated = dev;
+        }
+        memcpy(buf, image, size);
+        memset(buf + size, 0, dev - size);
+        *m = (struct memdev) { .data = buf, .size = dev };
+}
+
 void memdev_init(struct exfat_device *dev, struct memdev *m) {
         *dev = (struct exfat_device) { .ops = &memdev_ops, .ctx = m, .size = m->size };
 }

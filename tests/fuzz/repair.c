@@ -241,14 +241,13 @@ void fuzz_repair_image(uint8_t *img, size_t size) {
 
         if (!geom_read(&g, img, size))
                 return;
-        g.upcase = malloc(65536 * sizeof(uint16_t));
-        if (!g.upcase)
-                return;
+        /* Static: a fresh 128 KiB per input would be a new mapping each time. */
+        static uint16_t upcase[65536];
+        g.upcase = upcase;
         find_upcase(&g);
         repair_dir(&g, &(struct dirq) { g.root, 0, false }, true, queue, &nq);
         for (unsigned i = 0; i < nq; i++)
                 repair_dir(&g, &queue[i], false, queue, &nq);
-        free(g.upcase);
 
         /* Last: the boot regions (nothing above writes into them, but a geometry pointing the
          * FAT or a directory at sector 0 could). */
