@@ -9,6 +9,9 @@
  * read-only, and compare every byte of every file the script made (zeros where nothing was
  * written), the names of every directory it made, and the label.
  *
+ * Free clusters are filled with junk first (see fuzz_poison_free): zeros must come from the
+ * library, not from a fresh image.
+ *
  * Only what the script created is modelled: a damaged image may lose or alter what it held before
  * (its clusters may be marked free and handed to a new file), but new files get clusters the
  * allocator took for them and directories the library made. An error from the library on a
@@ -25,6 +28,7 @@
 #define FLAG_NO_REPAIR 0x01
 #define FLAG_SYNC      0x02 /* mount with opts.sync */
 #define FLAG_TINY_CACHE 0x04
+#define FLAG_CLEAN_FREE 0x08 /* leave free clusters as they are (else filled with junk) */
 
 #define MAX_NODES 24
 #define MAX_FILE (384u << 10)
@@ -486,6 +490,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         memdev_load(&r->m, data + 2 + slen, size - 2 - slen);
         if (!(flags & FLAG_NO_REPAIR))
                 fuzz_repair_image(r->m.data, r->m.size);
+        if (!(flags & FLAG_CLEAN_FREE))
+                fuzz_poison_free(r->m.data, r->m.size);
         memdev_init(&r->dev, &r->m);
         r->opts = (struct exfat_options) { .sync = flags & FLAG_SYNC,
                                            .cache_budget = (flags & FLAG_TINY_CACHE) ? 4096 : 1u << 20 };

@@ -49,6 +49,11 @@ void memdev_load(struct memdev *m, const uint8_t *image, size_t size);
  * left alone. */
 void fuzz_repair_image(uint8_t *img, size_t size);
 
+/* Fills every cluster the allocation bitmap calls free with junk, as a used stick holds deleted
+ * data there: the library must never show those bytes (a new directory cluster is zeroed before
+ * use, bytes past ValidDataLength read as zeros). Only with a bitmap in one contiguous run. */
+void fuzz_poison_free(uint8_t *img, size_t size);
+
 /* ---- walk ------------------------------------------------------------------------------- */
 
 struct walk_stats {

@@ -254,3 +254,43 @@ void fuzz_repair_image(uint8_t *img, size_t size) {
         repair_boot_region(img, size, 0);
         repair_boot_region(img, size, 12ull << img[108]);
 }
+
+/* The allocation bitmap's entry (0x81) in the root, or NULL. */
+static uint8_t *find_bitmap_entry(struct geom *g) {
+        uint64_t offs[MAX_DIR_CLUSTERS];
+        size_t n = chain_offsets(g, g->root, 0, false, offs, MAX_DIR_CLUSTERS);
+        for (size_t k = 0; k < n * (g->cs / 32); k++) {
+                uint8_t *e = g->img + offs[k / (g->cs / 32)] + (k % (g->cs / 32)) * 32;
+                if (e[0] == 0x00)
+                        break;
+                if (e[0] == 0x81)
+                        return e;
+        }
+        return NULL;
+}
+
+void fuzz_poison_free(uint8_t *img, size_t size) {
+        struct geom g;
+        if (!geom_read(&g, img, size))
+                return;
+        uint8_t *e = find_bitmap_entry(&g);
+        if (!e)
+                return;
+        uint32_t first = rd32(e + 20);
+        uint64_t len = rd64(e + 24);
+        if (!cluster_valid(&g, first) || len < (g.clusters + 7) / 8 || !in_image(&g, cluster_off(&g, first), len))
+                return; /* a bitmap that is not one contiguous run: leave it */
+        const uint8_t *bm = img + cluster_off(&g, first);
+        for (uint32_t i = 0; i < g.clusters; i++) {
+                uint64_t off = cluster_off(&g, i + 2);
+                if ((bm[i / 8] >> (i % 8)) & 1)
+                        continue;
+                if (!in_image(&g, off, g.cs))
+                        break;
+                /* Never the bitmap itself (a damaged one may call its own clusters free). */
+                if (off < (uint64_t) (bm - img) + len && off + g.cs > (uint64_t) (bm - img))
+                        continue;
+                for (uint32_t b = 0; b < g.cs; b++)
+                        img[off + b] = (uint8_t) (0xD1 ^ (b * 13) ^ i);
+        }
+}
