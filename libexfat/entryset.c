@@ -63,7 +63,9 @@ int entry_set_parse(struct exfat_volume *vol, struct entry_set *es, bool verify_
                 return -EIO;
         if (dl > 0 && !cluster_valid(vol, le32toh(s->first_cluster)))
                 return -EIO;
-        if (div_round_up(dl, vol->cluster_size) > vol->cluster_count)
+        /* Compared in bytes: rounding a DataLength near 2^64 up to clusters would wrap to a
+         * small count and let it through. */
+        if (dl > (uint64_t) vol->cluster_count * vol->cluster_size)
                 return -EIO;
         if (le16toh(f->attributes) & EXFAT_ATTR_DIRECTORY) {
                 /* A directory always owns at least one cluster. */
