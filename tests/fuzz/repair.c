@@ -40,6 +40,8 @@ static bool in_image(const struct geom *g, uint64_t off, uint64_t len) {
 
 /* 3.4: a 32-bit rotate-right-and-add over sectors 0-10, skipping VolumeFlags and PercentInUse. */
 static void repair_boot_region(uint8_t *img, size_t size, uint64_t start) {
+        if (start + 512 > size)
+                return;
         uint8_t shift = img[start + 108];
         if (shift < 9 || shift > 12)
                 return;
