@@ -359,6 +359,12 @@ static enum outcome step1(struct run *r, uint8_t op) {
         return GO_ON;
 }
 
+static int print_name(void *ctx, const char *name, const struct exfat_stat *st, uint64_t next_cookie) {
+        fprintf(stderr, "fuzz-rw:   listed: \"%s\" ino %llu size %llu\n", name, (unsigned long long) st->ino,
+                (unsigned long long) st->size);
+        return 0;
+}
+
 /* Looks every live node up again by its path (parents first), taking one reference each. */
 static int resolve_all(struct run *r) {
         bool done[MAX_NODES] = {};
@@ -375,7 +381,20 @@ static int resolve_all(struct run *r) {
                                 for (int j = 0; j < MAX_NODES; j++)
                                         if (r->node[j].used && !done[j])
                                                 r->node[j].used = false, free(r->node[j].data), r->node[j].data = NULL;
-                                return x == -ENOENT ? (fuzz_fail("%s vanished", names[n->name]), 0) : x;
+                                if (x == -ENOENT) {
+                                        if (debug()) {
+                                                int y = exfat_readdir(r->vol, dir_ino(r, n->parent), 0, 0, print_name, NULL);
+                                                fprintf(stderr, "fuzz-rw:   readdir: %d\n", y);
+                                                /* The device as it is, for fsck.exfat and dump.exfat. */
+                                                FILE *dump = fopen("fuzz-rw-vanished.img", "we");
+                                                if (dump) {
+                                                        fwrite(r->m.data, 1, r->m.size, dump);
+                                                        fclose(dump);
+                                                }
+                                        }
+                                        fuzz_fail("%s vanished", names[n->name]);
+                                }
+                                return x;
                         }
                         if (EXFAT_IS_DIR(&st) != n->dir)
                                 fuzz_fail("%s changed kind", names[n->name]);
