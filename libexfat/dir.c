@@ -315,8 +315,20 @@ static int scan(struct exfat_volume *vol, struct exfat_node *dir, struct dir_ind
                         continue;
                 }
                 if (!(e->type & ENTRY_SECONDARY) && (e->type & ENTRY_BENIGN) && e->type != ENTRY_LABEL) {
-                        /* Benign primary (e.g. the volume GUID): skip it and its secondaries. */
-                        slot += 1u + e->data[0];
+                        /* Benign primary (e.g. the volume GUID): skip it and its secondaries, as far
+                         * as they are there. A damaged count must not carry the scan over the end of
+                         * the directory or over sets and free slots: readdir would stop at that end,
+                         * and a set written in the skipped range would vanish on the next scan. */
+                        unsigned count = e->data[0];
+                        slot++;
+                        while (count-- > 0 && slot < d->nslots) {
+                                r = dir_cursor_entry(vol, dir, &cur, slot, &e);
+                                if (r < 0)
+                                        return r;
+                                if ((e->type & (ENTRY_IN_USE | ENTRY_SECONDARY)) != (ENTRY_IN_USE | ENTRY_SECONDARY))
+                                        break;
+                                slot++;
+                        }
                         continue;
                 }
                 slot++; /* bitmap, up-case, label, unknown entries: in use, left alone */
