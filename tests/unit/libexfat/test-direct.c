@@ -241,8 +241,16 @@ static long resident_kib(void) {
 static void test_idle_gives_buffers_back(void **state) {
         struct fx *f = *state;
         const size_t size = 16 * MiB;
-        uint8_t *src = malloc(size);
+        const char *sanitizer = getenv("EXFAT_SANITIZER");
+        uint8_t *src;
 
+        if (sanitizer && *sanitizer) {
+                /* ASan keeps freed memory in quarantine and ignores malloc_trim(): resident memory
+                 * says nothing about the library's buffers there. */
+                print_message("skipped: resident memory is not measurable under -fsanitize=%s\n", sanitizer);
+                skip();
+        }
+        src = malloc(size);
         assert_non_null(src);
         fill(src, size, 7);
         direct_mount(f);
