@@ -4,6 +4,7 @@ mounts, the fsck oracle, and cleanup that also runs when a test fails or is kill
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -13,6 +14,12 @@ import time
 
 WORKER = os.environ.get("EXFAT_WORKER", "exfat-worker")
 LINK_DRIVER = os.environ.get("LINK_DRIVER", "link-driver")
+# Set in a sanitizer build (meson.build's test setup): ASan, UBSan and LeakSanitizer end a process
+# with this code after their report. Tests that expect a worker to fail must not take that for
+# the failure they wanted.
+SANITIZER_EXIT = int(os.environ.get("EXFAT_SANITIZER_EXITCODE") or 0) or None
+# ASan and LeakSanitizer end their reports with a summary, UBSan's is one line.
+SANITIZER_REPORT = re.compile(r"^SUMMARY: \w+Sanitizer:|: runtime error: ", re.MULTILINE)
 
 
 class TestFailure(Exception):
@@ -28,8 +35,16 @@ def log(msg):
     print(msg, flush=True)
 
 
+def no_sanitizer_finding(returncode, what, output=""):
+    """Fails when a process ended by a sanitizer's report: by its exit code, or by the report in
+    its output (a process killed while it was dying has no exit code of its own)."""
+    if (SANITIZER_EXIT is not None and returncode == SANITIZER_EXIT) or SANITIZER_REPORT.search(output):
+        raise TestFailure(f"{what} exited {returncode}: a sanitizer finding\n{output}")
+
+
 def run(*cmd, check_rc=True, **kw):
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    no_sanitizer_finding(p.returncode, " ".join(cmd), p.stdout)
     if check_rc and p.returncode != 0:
         raise TestFailure(f"{' '.join(cmd)} exited {p.returncode}:\n{p.stdout}")
     return p
@@ -169,6 +184,14 @@ class Env(contextlib.ExitStack):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        # Nobody read what it said: a worker that died in the middle of a test leaves only a broken
+        # mount behind, its reason is here. The test may have seen the mount break before the
+        # process had quite ended, and it was killed above: the report itself says it all.
+        err = ""
+        if proc.stderr and not proc.stderr.closed:
+            err = proc.stderr.read()
+            proc.stderr.close()
+        no_sanitizer_finding(proc.returncode, " ".join(proc.args), err)
 
     def _unmount(self, mnt):
         if is_mounted(mnt):
@@ -192,6 +215,7 @@ class Env(contextlib.ExitStack):
             except subprocess.TimeoutExpired:
                 raise TestFailure(f"{' '.join(cmd)} did not fail")
             check(proc.returncode != 0, f"{' '.join(cmd)} succeeded but should have failed")
+            no_sanitizer_finding(proc.returncode, " ".join(cmd), err)
             check(not is_mounted(mnt), f"{mnt} mounted although the worker failed")
             return err
         end = time.monotonic() + 20
