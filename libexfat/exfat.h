@@ -178,7 +178,8 @@ int exfat_getattr(struct exfat_volume *vol, uint64_t ino, struct exfat_stat *st)
 
 struct exfat_setattr {
         unsigned valid;           /* EXFAT_SET_* */
-        uint64_t size;            /* truncate up (VDL stays, reads past it are zeros) or down */
+        uint64_t size;            /* truncate up or down; the bytes added are zeros written to the
+                                   * device, ValidDataLength follows when it was the old size */
         uint16_t attributes;
         struct timespec atime, mtime, crtime;
 };

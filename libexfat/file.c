@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* File data: read, write, truncate. Data goes straight to the device, one request per contiguous
  * run of clusters. Bytes between ValidDataLength and DataLength read as zeros; a write starting past
- * ValidDataLength zero-fills the gap first so that ValidDataLength stays a single boundary. */
+ * ValidDataLength zero-fills the gap first so that ValidDataLength stays a single boundary, and a
+ * truncate up writes the zeros it adds: this library never leaves unwritten clusters below a
+ * file's DataLength, whatever the reader makes of ValidDataLength. */
 #include <limits.h>
 
 #include "internal.h"
@@ -296,32 +298,53 @@ out:
         return r;
 }
 
-/* io lock not held. Truncates up (clusters allocated, ValidDataLength unchanged) or down; the
- * clusters cut off are held by the node until the caller committed the new size (chain_release_held). */
+/* io lock not held. Truncates up or down. The bytes a truncate adds are written as zeros, not left
+ * past ValidDataLength: readers that ignore ValidDataLength (Debian 12's exfat-fuse 1.3, which
+ * also writes ValidDataLength = DataLength back whenever it updates an entry) would otherwise show
+ * whatever deleted file the clusters held. ValidDataLength follows DataLength up when it was equal
+ * (always, for files this library wrote); a file that another system left with unwritten clusters
+ * below its DataLength keeps that boundary (zeroing them would cost the whole preallocation). The
+ * clusters cut off are held by the node until the caller committed the new size
+ * (chain_release_held). */
 int file_truncate(struct exfat_volume *vol, struct exfat_node *n, uint64_t size) {
         struct timespec now;
+        uint64_t old_size;
+        uint32_t old_ncl;
         int r;
 
         if (size > max_file_size(vol))
                 return -EFBIG;
         pthread_rwlock_wrlock(&n->io);
         r = chain_load(vol, n);
-        if (r >= 0) {
-                n->hold_frees = true;
-                r = resize_chain(vol, n, size);
-                n->hold_frees = false;
+        if (r < 0)
+                goto out;
+        old_size = n->size;
+        old_ncl = n->nclusters;
+        n->hold_frees = true;
+        r = resize_chain(vol, n, size);
+        n->hold_frees = false;
+        if (r < 0)
+                goto out;
+        if (size > old_size) {
+                r = file_io(vol, n, IO_ZERO, old_size, size - old_size, NULL, NULL);
+                if (r < 0) {
+                        /* Nothing on disk refers to the new clusters yet: give them back. */
+                        pthread_mutex_lock(&vol->mlock);
+                        (void) chain_shrink(vol, n, old_ncl);
+                        pthread_mutex_unlock(&vol->mlock);
+                        goto out;
+                }
         }
-        if (r >= 0) {
-                time_now_rounded(&now);
-                pthread_mutex_lock(&n->mtx);
-                n->size = size;
-                if (n->valid_size > size)
-                        n->valid_size = size;
-                if (size == 0)
-                        n->first_cluster = 0;
-                n->mtime = now;
-                pthread_mutex_unlock(&n->mtx);
-        }
+        time_now_rounded(&now);
+        pthread_mutex_lock(&n->mtx);
+        if (n->valid_size == old_size || n->valid_size > size)
+                n->valid_size = size;
+        n->size = size;
+        if (size == 0)
+                n->first_cluster = 0;
+        n->mtime = now;
+        pthread_mutex_unlock(&n->mtx);
+out:
         pthread_rwlock_unlock(&n->io);
         return r;
 }

@@ -62,8 +62,13 @@ uint64_t fx_create(struct fx *f, uint64_t parent, const char *name, const void *
 uint64_t fx_mkdir(struct fx *f, uint64_t parent, const char *name);
 void fx_write(struct fx *f, uint64_t ino, const void *data, size_t len, uint64_t off);
 void fx_expect_content(struct fx *f, const char *path, const void *data, size_t len);
-/* The same check through the oracle parser on the unmounted image. */
+/* The same check through the oracle parser on the unmounted image, byte for byte as stored up to
+ * DataLength: zeros past ValidDataLength must be zeros on the device too. */
 void fx_expect_oracle_content(struct fx *f, const char *path, const void *data, size_t len);
+/* On the unmounted image, makes path what Windows leaves after SetEndOfFile/SetFileValidData:
+ * DataLength = size (clusters following its own, NoFatChain, marked in use but not written) and
+ * ValidDataLength = valid (<= its old size), set checksum fixed; fsck.exfat must accept it. */
+void fx_oracle_preallocate(struct fx *f, const char *path, uint64_t size, uint64_t valid);
 uint64_t fx_free_clusters(struct fx *f);
 
 struct dirlist {

@@ -71,20 +71,25 @@ static void expect_windows(struct fx *f, uint64_t ino, uint64_t fsize) {
         free(got);
 }
 
+/* A file left by another system with ValidDataLength below DataLength (Windows' SetFileValidData):
+ * the stored bytes past it are old data, and must come back as zeros. */
 static void test_contiguous_and_vdl(void **state) {
         struct fx *f = *state;
-        size_t len = 700 * KiB + 3;
+        size_t len = 2 * MiB + 100, valid = 700 * KiB + 3;
         uint8_t *data = malloc(len);
-        struct exfat_setattr sa = { .valid = EXFAT_SET_SIZE, .size = 2 * MiB + 100 };
         struct exfat_stat st;
         uint64_t ino;
 
         assert_non_null(data);
         fill(data, len, 1);
-        ino = fx_create(f, EXFAT_ROOT_INO, "f", data, len);
-        /* Grown by truncate: the tail past ValidDataLength reads as zeros. */
-        assert_int_equal(exfat_setattr(f->vol, ino, &sa, &st), 0);
-        assert_true(st.valid_size < st.size);
+        fx_create(f, EXFAT_ROOT_INO, "f", data, len);
+        fx_unmount_check(f);
+        fx_oracle_preallocate(f, "f", len, valid);
+        fx_mount(f, false);
+        ino = fx_walk(f, "f");
+        assert_int_equal(exfat_getattr(f->vol, ino, &st), 0);
+        assert_int_equal(st.valid_size, valid);
+        assert_int_equal(st.size, len);
         expect_windows(f, ino, st.size);
 
         struct gather g = { .f = f, .out = malloc(MiB) };
@@ -92,6 +97,9 @@ static void test_contiguous_and_vdl(void **state) {
         assert_int_equal(exfat_read_extents(f->vol, ino, 600 * KiB, MiB, gather_cb, &g), 7);
         assert_int_equal(g.zeros, 1); /* one zero extent, after one device extent (contiguous file) */
         assert_int_equal(g.count, 2);
+        assert_memory_equal(g.out, data + 600 * KiB, valid - 600 * KiB);
+        for (size_t i = valid - 600 * KiB; i < MiB; i++)
+                assert_int_equal(g.out[i], 0);
         free(g.out);
         exfat_forget(f->vol, ino, 1);
         free(data);

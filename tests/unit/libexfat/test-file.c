@@ -135,12 +135,13 @@ static void test_truncate_up(void **state) {
         set_size(f, ino, MiB);
         assert_int_equal(exfat_getattr(f->vol, ino, &st), 0);
         assert_int_equal(st.size, MiB);
-        assert_int_equal(st.valid_size, 100); /* growth does not write zeros */
+        /* Growth writes zeros: the stored bytes are what any reader sees, VDL-aware or not. */
+        assert_int_equal(st.valid_size, MiB);
         fx_expect_content(f, "grown", want, MiB);
         fx_unmount_check(f);
         assert_int_equal(img_find(f->fd, &f->g, "grown", &e), 0);
         assert_int_equal(e.size, MiB);
-        assert_int_equal(e.valid_size, 100);
+        assert_int_equal(e.valid_size, MiB);
         fx_expect_oracle_content(f, "grown", want, MiB);
         fx_mount(f, false);
         fx_expect_content(f, "grown", want, MiB);
@@ -156,6 +157,45 @@ static void test_truncate_up(void **state) {
         fx_mount(f, false);
         fx_expect_content(f, "grown", want, MiB);
         free(want);
+}
+
+/* A file another system preallocated (ValidDataLength below DataLength, stale bytes past it)
+ * keeps its boundary when it grows: the growth itself is written as zeros, the old tail still
+ * reads as zeros. */
+static void test_truncate_up_preallocated(void **state) {
+        struct fx *f = *state;
+        const size_t pre = 256 * KiB, grown = MiB;
+        uint8_t *data = malloc(pre), *want = calloc(1, grown), *raw = malloc(grown);
+        struct img_entry e;
+        uint64_t ino;
+
+        assert_non_null(data);
+        assert_non_null(want);
+        assert_non_null(raw);
+        dirty_free_space(f);
+        fill_pattern(data, pre, 3);
+        fx_create(f, EXFAT_ROOT_INO, "pre", data, pre);
+        fx_unmount_check(f);
+        fx_oracle_preallocate(f, "pre", pre, 100);
+        fx_mount(f, false);
+        ino = fx_walk(f, "pre");
+        set_size(f, ino, grown);
+        memcpy(want, data, 100);
+        fx_expect_content(f, "pre", want, grown);
+        fx_unmount_check(f);
+        assert_int_equal(img_find(f->fd, &f->g, "pre", &e), 0);
+        assert_int_equal(e.size, grown);
+        assert_int_equal(e.valid_size, 100);
+        assert_int_equal(img_read_file(f->fd, &f->g, &e, raw), 0);
+        assert_memory_equal(raw, data, pre);            /* the old tail, untouched */
+        for (size_t i = pre; i < grown; i++)           /* the growth: zeros on the device */
+                if (raw[i] != 0)
+                        fail_msg("stored byte %zu of the growth is 0x%02x", i, raw[i]);
+        fx_mount(f, false);
+        fx_expect_content(f, "pre", want, grown);
+        free(data);
+        free(want);
+        free(raw);
 }
 
 static void test_truncate_down(void **state) {
@@ -454,22 +494,29 @@ static void test_write_far_offset(void **state) {
         fx_expect_content(f, "far", "x", 1);
 }
 
-/* Sizes above 4 GiB use the full 64-bit fields: grow a file to 5 GiB on a sparse 6 GiB image
- * (no data is written: everything lies past ValidDataLength). */
+/* Sizes above 4 GiB use the full 64-bit fields: a 5 GiB file on a sparse 6 GiB image, made as
+ * Windows preallocates (clusters allocated, ValidDataLength 4: no 5 GiB of zeros written). */
 static void test_size_above_4g(void **state) {
         struct fx *f = *state;
         const uint64_t big = 5ull << 30;
         struct exfat_stat st;
         struct img_entry e;
         uint8_t buf[4096], zero[4096] = { 0 };
-        uint64_t ino = fx_create(f, EXFAT_ROOT_INO, "huge", "head", 4);
+        uint64_t ino;
 
-        set_size(f, ino, big);
+        fx_create(f, EXFAT_ROOT_INO, "huge", "head", 4);
+        fx_unmount_check(f);
+        fx_oracle_preallocate(f, "huge", big, 4);
+        fx_mount(f, false);
+        ino = fx_walk(f, "huge");
         assert_int_equal(exfat_getattr(f->vol, ino, &st), 0);
         assert_int_equal(st.size, big);
         assert_int_equal(st.valid_size, 4);
         assert_true(st.allocated >= big);
         assert_int_equal(exfat_open(f->vol, ino), 0);
+        assert_int_equal(exfat_read(f->vol, ino, buf, sizeof(buf), 0), sizeof(buf));
+        assert_memory_equal(buf, "head", 4);
+        assert_memory_equal(buf + 4, zero, sizeof(buf) - 4);
         assert_int_equal(exfat_read(f->vol, ino, buf, sizeof(buf), big - 100), 100);
         assert_memory_equal(buf, zero, 100);
         assert_int_equal(exfat_read(f->vol, ino, buf, sizeof(buf), (4ull << 30) + 5), sizeof(buf));
@@ -481,12 +528,12 @@ static void test_size_above_4g(void **state) {
         assert_int_equal(e.valid_size, 4);
         fx_mount(f, false);
         ino = fx_walk(f, "huge");
-        assert_int_equal(exfat_getattr(f->vol, ino, &st), 0);
-        assert_int_equal(st.size, big);
+        /* Down, still above ValidDataLength: nothing to zero, the boundary stays. */
         set_size(f, ino, (4ull << 30) + 1);
         fx_remount(f);
         assert_int_equal(exfat_getattr(f->vol, fx_walk(f, "huge"), &st), 0);
         assert_int_equal(st.size, (4ull << 30) + 1);
+        assert_int_equal(st.valid_size, 4);
 }
 
 /* rename over a target that is still open: the target's data lives until its release. */
@@ -518,6 +565,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_write_read_offsets, fx_setup, fx_teardown),
                 FX_TEST("sparse_gap", test_sparse_gap, &small_volume),
                 FX_TEST("truncate_up", test_truncate_up, &small_volume),
+                FX_TEST("truncate_up_preallocated", test_truncate_up_preallocated, &small_volume),
                 cmocka_unit_test_setup_teardown(test_truncate_down, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_large_file, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_contiguous_growth, fx_setup, fx_teardown),
