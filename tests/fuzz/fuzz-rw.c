@@ -189,6 +189,10 @@ static bool debug(void) {
 
 static enum outcome step1(struct run *r, uint8_t op);
 
+static void print_log(void *ctx, enum exfat_log_level level, const char *message) {
+        fprintf(stderr, "fuzz-rw:   libexfat: %s\n", message);
+}
+
 static enum outcome step(struct run *r) {
         uint8_t op = take(r) % 12;
         size_t at = r->pos;
@@ -513,7 +517,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 fuzz_poison_free(r->m.data, r->m.size);
         memdev_init(&r->dev, &r->m);
         r->opts = (struct exfat_options) { .sync = flags & FLAG_SYNC,
-                                           .cache_budget = (flags & FLAG_TINY_CACHE) ? 4096 : 1u << 20 };
+                                           .cache_budget = (flags & FLAG_TINY_CACHE) ? 4096 : 1u << 20,
+                                           .log = debug() ? print_log : NULL };
 
         if (exfat_mount(&r->dev, &r->opts, &r->vol) < 0)
                 goto out;
