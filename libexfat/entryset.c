@@ -55,7 +55,10 @@ int entry_set_parse(struct exfat_volume *vol, struct entry_set *es, bool verify_
                         return -EIO;
         }
         es->name_len = nl;
-        if (verify_sums && name_hash(vol, es->name, nl) != le16toh(s->name_hash))
+        /* Checked with the sums, once per set and mount: a name no path can reach (U+0000 inside
+         * NameLength, '/', "..") would be listed by readdir, truncated or refused by the kernel,
+         * and never found by lookup. */
+        if (verify_sums && (name_validate_stored(es->name, nl) < 0 || name_hash(vol, es->name, nl) != le16toh(s->name_hash)))
                 return -EIO;
         vdl = le64toh(s->valid_data_length);
         dl = le64toh(s->data_length);

@@ -269,6 +269,10 @@ static inline uint16_t upcase(const struct exfat_volume *vol, uint16_t c) { retu
 int utf8_to_utf16(const char *in, uint16_t *out, size_t max, size_t *len);
 int utf16_to_utf8(const uint16_t *in, size_t len, char *out, size_t size);
 int name_validate(const uint16_t *name, size_t len);
+/* What any stored name must be, whoever wrote it: one that a POSIX path can name (no U+0000, no
+ * '/', not "." or ".."), 1..255 units. Weaker than name_validate: other systems write names with
+ * characters exFAT forbids for new names (':', '?', controls), and those must still be found. */
+int name_validate_stored(const uint16_t *name, size_t len);
 uint16_t name_hash(const struct exfat_volume *vol, const uint16_t *name, size_t len);
 uint32_t name_key(const struct exfat_volume *vol, const uint16_t *name, size_t len);
 bool name_equal(const struct exfat_volume *vol, const uint16_t *a, size_t alen, const uint16_t *b, size_t blen);
@@ -357,7 +361,8 @@ struct name_buf {
 };
 #define SETTABLE_ATTRS (EXFAT_ATTR_READ_ONLY | EXFAT_ATTR_HIDDEN | EXFAT_ATTR_SYSTEM | EXFAT_ATTR_ARCHIVE)
 int parse_name(const char *name, struct name_buf *nb);
-/* parse_name for a name looked up, not made: an invalid one is -ENOENT. */
+/* A name looked up, not made: it is checked with name_validate_stored (a name readdir lists must
+ * be found); one that cannot be stored is -ENOENT. */
 int parse_existing_name(const char *name, struct name_buf *nb);
 int get_dir(struct exfat_volume *vol, uint64_t ino, struct exfat_node **ret);
 void touch_dir(struct exfat_volume *vol, struct exfat_node *dir);

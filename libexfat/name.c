@@ -89,17 +89,27 @@ int utf16_to_utf8(const uint16_t *in, size_t len, char *out, size_t size) {
         return (int) o;
 }
 
-int name_validate(const uint16_t *name, size_t len) {
+int name_validate_stored(const uint16_t *name, size_t len) {
         if (len == 0)
                 return -EINVAL;
         if (len > EXFAT_NAME_MAX)
                 return -ENAMETOOLONG;
         if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
                 return -EINVAL;
+        for (size_t i = 0; i < len; i++)
+                if (name[i] == 0 || name[i] == '/')
+                        return -EINVAL;
+        return 0;
+}
+
+int name_validate(const uint16_t *name, size_t len) {
+        int r = name_validate_stored(name, len);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < len; i++) {
                 uint16_t c = name[i];
-                if (c < 0x20 || c == '"' || c == '*' || c == '/' || c == ':' || c == '<' || c == '>' || c == '?' ||
-                    c == '\\' || c == '|')
+                if (c < 0x20 || c == '"' || c == '*' || c == ':' || c == '<' || c == '>' || c == '?' || c == '\\' ||
+                    c == '|')
                         return -EINVAL;
         }
         return 0;

@@ -14,7 +14,12 @@ int parse_name(const char *name, struct name_buf *nb) {
 }
 
 int parse_existing_name(const char *name, struct name_buf *nb) {
-        int r = parse_name(name, nb);
+        int r;
+        if (!name)
+                return -EINVAL;
+        r = utf8_to_utf16(name, nb->u, EXFAT_NAME_MAX, &nb->len);
+        if (r >= 0)
+                r = name_validate_stored(nb->u, nb->len);
         return r == -EINVAL ? -ENOENT : r; /* such a name cannot exist */
 }
 

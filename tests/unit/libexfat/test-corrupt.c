@@ -154,6 +154,100 @@ static void test_bad_entry_set_checksum(void **state) {
         unmount_quietly(f);
 }
 
+/* NameHash of an upper-case name (no case folding needed), as the spec defines it. */
+static uint16_t upper_name_hash(const uint16_t *u, size_t n) {
+        uint16_t h = 0;
+        for (size_t i = 0; i < n; i++) {
+                h = (uint16_t) (((h & 1) ? 0x8000 : 0) + (h >> 1) + (u[i] & 0xFF));
+                h = (uint16_t) (((h & 1) ? 0x8000 : 0) + (h >> 1) + (u[i] >> 8));
+        }
+        return h;
+}
+
+/* Rewrites the stored name of path (same length, upper case) to units, fixing NameHash and
+ * SetChecksum: a name another system wrote, valid as far as the sums go. */
+static void store_name(struct fx *f, const char *path, const uint16_t *units, size_t n) {
+        struct img_entry e;
+        uint16_t v;
+
+        assert_int_equal(img_find(f->fd, &f->g, path, &e), 0);
+        assert_int_equal(e.name_units, n);
+        for (size_t i = 0; i < n; i++) {
+                v = htole16(units[i]);
+                memcpy(e.set + 64 + 32 * (i / 15) + 2 + 2 * (i % 15), &v, 2);
+        }
+        v = htole16(upper_name_hash(units, n));
+        memcpy(e.set + 32 + 4, &v, 2);
+        assert_int_equal(img_entry_write(f->fd, &e, true), 0);
+}
+
+/* Names that exFAT forbids for new files but other systems store (':', '?', a control character)
+ * are listed, found, read, renamed and removed: what readdir shows, lookup reaches. Creating one
+ * stays refused. A name that no path can name (U+0000 inside NameLength, '/', "..") is damage:
+ * its directory gives -EIO rather than listing "A" for "A\0B" (another file's name, maybe). */
+static void test_stored_names_outside_the_rules(void **state) {
+        struct fx *f = *state;
+        static const uint16_t colon[] = { 'A', ':', 'B' }, quest[] = { 'Q', '?', 0x01 }, nul[] = { 'N', 0, 'L' },
+                              slash[] = { 'S', '/', 'L' }, dotdot[] = { '.', '.' };
+        static const struct { const uint16_t *u; size_t n; const char *name; } damaged[] = {
+                { nul, 3, "N_L" }, { slash, 3, "S_L" }, { dotdot, 2, "DD" },
+        };
+        struct exfat_stat st;
+        struct dirlist dl;
+        uint64_t d, ino;
+        uint8_t buf[8];
+        int r;
+
+        fx_mount(f, false);
+        fx_create(f, EXFAT_ROOT_INO, "A_B", "colon", 5);
+        fx_create(f, EXFAT_ROOT_INO, "Q_R", "quest", 5);
+        for (size_t i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
+                d = fx_mkdir(f, EXFAT_ROOT_INO, damaged[i].name);
+                fx_create(f, d, damaged[i].name, "x", 1);
+                fx_create(f, d, "N", "other", 5);
+        }
+        fx_unmount_check(f);
+        store_name(f, "A_B", colon, 3);
+        store_name(f, "Q_R", quest, 3);
+        store_name(f, "N_L/N_L", nul, 3);
+        store_name(f, "S_L/S_L", slash, 3);
+        store_name(f, "DD/DD", dotdot, 2);
+        fx_mount(f, false);
+
+        assert_int_equal(fx_readdir_all(f, EXFAT_ROOT_INO, &dl), 0);
+        assert_true(dirlist_has(&dl, "A:B"));
+        assert_true(dirlist_has(&dl, "Q?\x01"));
+        dirlist_free(&dl);
+        assert_int_equal(exfat_lookup(f->vol, EXFAT_ROOT_INO, "A:B", &st), 0);
+        ino = st.ino;
+        assert_int_equal(exfat_open(f->vol, ino), 0);
+        assert_int_equal(exfat_read(f->vol, ino, buf, sizeof(buf), 0), 5);
+        assert_memory_equal(buf, "colon", 5);
+        exfat_release(f->vol, ino);
+        exfat_forget(f->vol, ino, 1);
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "A:B", EXFAT_ROOT_INO, "A-B", 0), 0);
+        assert_int_equal(exfat_lookup(f->vol, EXFAT_ROOT_INO, "Q?\x01", &st), 0);
+        exfat_forget(f->vol, st.ino, 1);
+        assert_int_equal(exfat_unlink(f->vol, EXFAT_ROOT_INO, "Q?\x01"), 0);
+        assert_int_equal(exfat_create(f->vol, EXFAT_ROOT_INO, "NEW:ONE", 0, &st), -EINVAL);
+        assert_int_equal(exfat_rename(f->vol, EXFAT_ROOT_INO, "A-B", EXFAT_ROOT_INO, "A?B", 0), -EINVAL);
+
+        for (size_t i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
+                assert_int_equal(exfat_lookup(f->vol, EXFAT_ROOT_INO, damaged[i].name, &st), 0);
+                d = st.ino;
+                r = fx_readdir_all(f, d, &dl);
+                dirlist_free(&dl);
+                if (r != -EIO)
+                        fail_msg("%s: readdir over a stored name no path can name returned %d, expected -EIO",
+                                 damaged[i].name, r);
+                r = exfat_lookup(f->vol, d, "N", &st);
+                if (r != -EIO)
+                        fail_msg("%s: lookup beside it returned %d, expected -EIO", damaged[i].name, r);
+                exfat_forget(f->vol, d, 1);
+        }
+        unmount_quietly(f);
+}
+
 static void test_bad_secondary_count(void **state) {
         struct fx *f = *state;
         struct exfat_stat st;
@@ -656,6 +750,7 @@ int main(void) {
                 FX_TEST("bogus_bitmap", test_bogus_bitmap, &unmounted),
                 FX_TEST("bad_entry_set_checksum", test_bad_entry_set_checksum, &unmounted),
                 FX_TEST("bad_secondary_count", test_bad_secondary_count, &unmounted),
+                FX_TEST("stored_names_outside_the_rules", test_stored_names_outside_the_rules, &unmounted),
                 FX_TEST("vdl_beyond_size", test_vdl_beyond_size, &unmounted),
                 FX_TEST("cyclic_file_chain", test_cyclic_file_chain, &unmounted),
                 FX_TEST("cluster_out_of_range", test_cluster_out_of_range, &unmounted),
