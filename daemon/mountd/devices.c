@@ -37,19 +37,29 @@ int device_resolve(const char *path, char **ret_path, dev_t *ret_devnum) {
         return 0;
 }
 
-int device_is_mounted(dev_t devnum) {
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-        char line[4096];
+int mountinfo_has_device(const char *mountinfo, dev_t devnum) {
+        _cleanup_fclose_ FILE *f = fopen(mountinfo, "re");
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
 
         if (!f)
                 return -errno;
-        while (fgets(line, sizeof(line), f)) {
+        /* Whole lines: a mount's fields (a FUSE fsname, a path) are the mounter's to choose, and a
+         * line read in pieces would let a piece start with something like "1 2 8:16". */
+        errno = 0;
+        while (getline(&line, &size, f) >= 0) {
                 unsigned maj, min;
-                /* id parent major:minor ... */
-                if (sscanf(line, "%*d %*d %u:%u", &maj, &min) == 2 && makedev(maj, min) == devnum)
+                int end = 0;
+                /* id parent major:minor root ... */
+                if (sscanf(line, "%*u %*u %u:%u %n", &maj, &min, &end) == 2 && end > 0 &&
+                    makedev(maj, min) == devnum)
                         return 1;
         }
-        return 0;
+        return errno == ENOMEM ? -ENOMEM : 0;
+}
+
+int device_is_mounted(dev_t devnum) {
+        return mountinfo_has_device("/proc/self/mountinfo", devnum);
 }
 
 int device_open(const char *path, dev_t devnum, bool read_only, int *ret_fd) {

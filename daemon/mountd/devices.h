@@ -15,6 +15,8 @@ int device_resolve(const char *path, char **ret_path, dev_t *ret_devnum);
 
 /* True when some mount (in our mount namespace) uses the device. <0 when mountinfo is unreadable. */
 int device_is_mounted(dev_t devnum);
+/* The same for a mountinfo file (whole lines, however long). */
+int mountinfo_has_device(const char *mountinfo, dev_t devnum);
 
 /* Checks that nobody holds the device exclusively (-EBUSY otherwise), then opens it without O_EXCL
  * (a later fuseblk mount claims it) and checks it is still the same device. */
