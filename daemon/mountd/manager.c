@@ -33,7 +33,7 @@ struct pending {
         uint64_t mount_id;        /* Mount and Label of an unmounted device: the Mount started for it */
         uid_t caller;
         char *device;             /* resolved path, a polkit detail */
-        const char *actions[2];
+        const char *actions[3];   /* all must be granted, checked in order */
         unsigned n_actions, next;
         bool no_user_interaction;
         bool force;
@@ -327,6 +327,9 @@ static int method_label(sd_bus_message *msg, void *userdata, sd_bus_error *error
         p->actions[p->n_actions++] = ACTION_LABEL;
         if (!device_is_removable(path, devnum))
                 p->actions[p->n_actions++] = ACTION_MOUNT_SYSTEM;
+        /* Renaming a volume under the user who mounted it takes as much as unmounting it. */
+        if (m && caller != m->mounted_by)
+                p->actions[p->n_actions++] = ACTION_UNMOUNT_OTHERS;
 
         if (!m) {
                 Mount *n;
