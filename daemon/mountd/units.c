@@ -85,12 +85,18 @@ static int append_sandbox(sd_bus_message *m) {
                                   "TasksMax", "t", (uint64_t) 64,
                                   "TimeoutStopUSec", "t", (uint64_t) 10 * 1000 * 1000,
                                   "SystemCallArchitectures", "as", 1, "native",
-                                  "RestrictAddressFamilies", "(bas)", 1, 1, "AF_UNIX");
+                                  /* An empty allow list: no socket() at all (RestrictAddressFamilies=none).
+                                   * The link to the daemon and the journal stream are fds it is started
+                                   * with; a new AF_UNIX socket would reach the system bus. */
+                                  "RestrictAddressFamilies", "(bas)", 1, 0);
         if (r < 0)
                 return r;
         r = sd_bus_message_append(m, "(sv)(sv)",
                                   "SystemCallFilter", "(bas)", 1, 1, "@system-service",
-                                  "SystemCallFilter", "(bas)", 0, 3, "@privileged", "@mount", "@resources");
+                                  /* io_uring: a second way to every I/O syscall the filter sees, and a
+                                   * large kernel attack surface; socketpair: no new sockets at all. */
+                                  "SystemCallFilter", "(bas)", 0, 7, "@privileged", "@mount", "@resources",
+                                  "io_uring_setup", "io_uring_enter", "io_uring_register", "socketpair");
         if (r < 0)
                 return r;
         r = sd_bus_message_append(m, "(sv)", "SystemCallErrorNumber", "i", (int32_t) EPERM);
