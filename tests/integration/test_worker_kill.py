@@ -6,9 +6,12 @@ Each round: a fresh volume (256 MiB, a cluster size drawn from the round's seed)
 standalone worker; a separate process (this file with --workload) runs random operations on it
 (creates, writes anywhere, appends, truncates down and up, renames with and without replacing,
 directory renames, mkdir, rmdir, unlink, fsync of files and directories, pauses that let the idle
-write-back run) and journals every operation before issuing it and again once it returned. When
-the journal reaches a number of operations drawn from the seed (plus a random delay) the worker
-gets SIGKILL. The workload's next call fails (ENOTCONN) and it stops; the dead mount is unmounted.
+write-back run) and journals every operation before issuing it and again once it returned. A timer
+thread of that process sends the worker SIGKILL a random delay after an operation drawn from the
+seed starts: any operation (delay up to 50 ms, sometimes 0.5 s or into a pause, when the idle
+write-back runs), or the first fsync from there on (up to 10 ms: metadata write-back and device
+flush in progress), or the first large write or truncate (up to 10 ms: write-behind in flight).
+The workload's next call fails (ENOTCONN) and it stops; the dead mount is unmounted.
 Then, on the volume the dead worker left:
   - fsck.exfat -n finds at most what an unclean unmount may leave: its only complaints may be
     "more clusters are allocated" (a FAT chain grown before the new size reached the entry: clusters
@@ -41,6 +44,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 NAMES = ["a", "file", "café", "naïve", "😀", "日本語", "Ελληνικά", "with  spaces", "x" * 120, "🦄" * 30]
@@ -274,10 +278,23 @@ class Workload:
         s = self.rng.uniform(1.5, 2.6)     # past the idle write-back's 2 s
         return {"op": "pause", "s": s}, lambda: time.sleep(s)
 
-    def run(self, max_ops):
+    def armed(self, rec, kill):
+        """Whether the kill is armed at this operation: at operation kill["at"] ("any"), or at the
+        first fsync ("fsync") or large write, create or growing truncate ("write") from there on."""
+        if self.n < kill["at"]:
+            return False
+        kind = kill["kind"]
+        if kind == "fsync":
+            return rec["op"] in ("fsync", "fsync_dir")
+        if kind == "write":
+            return rec.get("len", 0) >= 256 << 10 or rec["op"] == "truncate"
+        return True
+
+    def run(self, kill, max_ops=100_000):
         ops = [(self.op_create, 14), (self.op_write, 14), (self.op_append, 6), (self.op_truncate, 10),
                (self.op_fsync, 10), (self.op_fsync_dir, 2), (self.op_rename, 7), (self.op_rename_dir, 2),
                (self.op_mkdir, 5), (self.op_rmdir, 2), (self.op_unlink, 7), (self.op_pause, 0.4)]
+        timer = None
         while self.n < max_ops:
             choice = ops
             if self.live() > DATA_BUDGET:
@@ -291,18 +308,24 @@ class Workload:
             self.n += 1
             rec["n"] = self.n
             self.log(rec)
+            if timer is None and self.armed(rec, kill):
+                # SIGKILL to the worker kill["delay"] s after this call starts, from another thread.
+                self.log({"kill": self.n, "kind": kill["kind"], "delay": kill["delay"]})
+                timer = threading.Timer(kill["delay"], os.kill, (kill["pid"], signal.SIGKILL))
+                timer.start()
+            t = time.monotonic()
             try:
                 do()
             except OSError as e:
                 self.log({"n": self.n, "err": errno.errorcode.get(e.errno, str(e.errno))})
                 return
-            self.log({"n": self.n, "ok": 1})
+            self.log({"n": self.n, "ok": 1, "ms": round(1000 * (time.monotonic() - t), 2)})
         self.log({"end": self.n})
 
 
 def workload_main(argv):
-    mnt, journal, seed = argv[0], argv[1], int(argv[2])
-    Workload(mnt, journal, seed).run(int(argv[3]) if len(argv) > 3 else 100_000)
+    mnt, journal, seed, kill = argv[0], argv[1], int(argv[2]), json.loads(argv[3])
+    Workload(mnt, journal, seed).run(kill)
 
 
 if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "--workload":
@@ -338,7 +361,10 @@ class Model:
         self.in_flight = None
         self.error = None
         done = {r["n"] for r in records if "ok" in r}
+        self.armed = None
         for r in records:
+            if "kill" in r:
+                self.armed = r["kill"]
             if "err" in r:
                 self.error = r
             if "op" not in r:
@@ -477,47 +503,46 @@ def kill_round(env, seed):
     cluster = rng.choice([None, "4K", "32K", "128K"])
     kill_at = rng.randrange(1, 300)
     r = rng.random()
-    delay = rng.uniform(0, 0.05) if r < 0.7 else rng.uniform(0, 0.5) if r < 0.9 else rng.uniform(1.5, 2.6)
+    if r < 0.35:     # inside an fsync: metadata write-back and device flush
+        kind, delay = "fsync", rng.uniform(0, 0.01)
+    elif r < 0.5:    # inside a large write (write-behind in flight) or a truncate
+        kind, delay = "write", rng.uniform(0, 0.01)
+    else:            # anywhere, sometimes during the idle write-back of a pause
+        kind = "any"
+        r = rng.random()
+        delay = rng.uniform(0, 0.05) if r < 0.7 else rng.uniform(0, 0.5) if r < 0.9 else rng.uniform(1.5, 2.6)
     img = env.path("disk.img")
     dev = env.image(size_mb=IMAGE_MB, cluster=cluster)
     mnt = env.mkdir("mnt")
     journal = env.path("journal")
     proc = env.mount_worker(dev, mnt)
     out_path = env.path("workload.out")
+    kill = {"pid": proc.pid, "at": kill_at, "kind": kind, "delay": delay}
     with open(out_path, "w") as out:
         child = env.spawn(sys.executable, os.path.abspath(__file__), "--workload", mnt, journal, str(seed),
-                          stdout=out, stderr=subprocess.STDOUT)
+                          json.dumps(kill), stdout=out, stderr=subprocess.STDOUT)
 
     def child_output():
         with open(out_path) as f:
             return f.read()
 
     def records():
-        try:
-            with open(journal, encoding="utf-8") as f:
-                return [json.loads(x) for x in f.read().splitlines() if x.endswith("}")]
-        except FileNotFoundError:
-            return []
+        with open(journal, encoding="utf-8") as f:
+            return [json.loads(x) for x in f.read().splitlines() if x.endswith("}")]
 
-    def reached():
-        if child.poll() is not None:
-            return True
-        try:
-            with open(journal, "rb") as f:
-                return f.read().count(b"\n") >= 2 * kill_at
-        except FileNotFoundError:
-            return False
-    itest.wait_for(reached, 120, f"the workload to reach operation {kill_at}")
-    if child.poll() is not None:
-        raise itest.TestFailure(f"the workload ended before the kill (exit {child.returncode}): {child_output()}\n"
-                                f"last journal records: {records()[-4:]}")
-    time.sleep(delay)         # a random moment, not a synchronisation
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
     try:
-        child.wait(timeout=60)
+        child.wait(timeout=180)
     except subprocess.TimeoutExpired:
-        raise itest.TestFailure("the workload was still blocked 60 s after the worker was killed")
+        raise itest.TestFailure(f"the workload was still running 180 s after it started; last records: "
+                                f"{records()[-4:]}")
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        raise itest.TestFailure(f"the worker still runs after the workload ended: {child_output()}\n"
+                                f"last journal records: {records()[-4:]}")
+    if proc.returncode != -signal.SIGKILL:
+        raise itest.TestFailure(f"the worker exited {proc.returncode} before it was killed: "
+                                f"{proc.stderr.read()}\nlast journal records: {records()[-4:]}")
     if child.returncode != 0:
         raise itest.TestFailure(f"the workload exited {child.returncode}: {child_output()}")
     # The dead mount: plain umount once nothing is open (the workload has exited); lazily if not.
@@ -529,13 +554,16 @@ def kill_round(env, seed):
     model = Model(recs)
     check(model.error is not None and model.error["n"] == model.ops,
           f"the workload stopped without an error from the dead mount: {recs[-3:]}")
-    # Did the workload meet an error before the kill? Its error must be the dead connection.
-    check(model.error["err"] in ("ENOTCONN", "ECONNABORTED"),
-          f"operation {model.error['n']} failed with {model.error['err']} (the dead worker should give "
-          f"ENOTCONN): {[x for x in recs if x.get('n') == model.error['n']]}")
+    # The workload's error must come from the dead connection: at or after the operation during
+    # which the kill was armed, and ENOTCONN (a new request), ECONNABORTED or EIO (a request the
+    # kernel aborted in flight: seen once for a write, seed 7043).
+    check(model.armed is not None and model.error["n"] >= model.armed and
+          model.error["err"] in ("ENOTCONN", "ECONNABORTED", "EIO"),
+          f"operation {model.error['n']} failed with {model.error['err']}, the kill armed at operation "
+          f"{model.armed}: {[x for x in recs if x.get('n') == model.error['n']]}")
     t_kill = time.monotonic()
-    desc = (f"killed after {model.ops} operations ({kill_at} + {delay * 1000:.0f} ms), in flight: "
-            f"{model.in_flight}")
+    desc = (f"killed after {model.ops} operations ({kind} kill armed at {model.armed}, "
+            f"+{delay * 1000:.1f} ms), in flight: {model.in_flight}")
     problems = []
 
     p = itest.run("fsck.exfat", "-n", dev, check_rc=False)
@@ -604,7 +632,7 @@ def kill_round(env, seed):
             shutil.copyfile(journal, os.path.join(keep, f"kill-{seed}.journal"))
             kept = f"\nimage and journal kept in {keep}/kill-{seed}.img, .journal"
         raise itest.TestFailure(f"{desc}:\n  " + "\n  ".join(problems[:20]) + kept)
-    itest.log(f"  seed {seed}: killed after {model.ops} operations, "
+    itest.log(f"  seed {seed}: killed after {model.ops} operations ({kind} +{delay * 1000:.1f} ms), "
               f"{len(seen)} files read back, {synced} fsynced ones exact, {walk.leaked} clusters leaked, "
               f"fsck {fsck_note} "
               f"({t_kill - t0:.1f} s to the kill, {time.monotonic() - t_kill:.1f} s of checks)")
