@@ -67,9 +67,10 @@ void memdev_load(struct memdev *m, const uint8_t *image, size_t size) {
         }
         if (dev > FUZZ_MAX_DEVICE)
                 dev = size; /* only the input's own bytes (a huge input was asked for) */
-        if (dev > allocated) {
+        /* At least one byte: an empty input still gets a buffer (memcpy wants one). */
+        if (dev > allocated || !buf) {
                 free(buf);
-                buf = malloc(dev);
+                buf = malloc(dev ? dev : 1);
                 if (!buf)
                         abort();
                 allocated = dev;
