@@ -22,18 +22,113 @@ bool device_path_valid(const char *path) {
         return n > 1 && n <= DEVICE_PATH_MAX && path[0] == '/';
 }
 
-int device_resolve(const char *path, char **ret_path, dev_t *ret_devnum) {
-        _cleanup_free_ char *p = realpath(path, NULL);
-        struct stat st;
+/* The path inside /dev, without leading slashes; NULL for a path elsewhere. */
+static const char *beneath_dev(const char *path) {
+        if (strncmp(path, "/dev/", 5) != 0)
+                return NULL;
+        path += 5;
+        path += strspn(path, "/");
+        return *path ? path : NULL;
+}
 
-        if (!p)
-                return errno == ENOMEM ? -ENOMEM : -ENOENT;
-        if (stat(p, &st) < 0)
+#define SYMLINKS_MAX 40
+
+/* Moves the first component of *todo (a relative path) into c (NUL-terminated); false when none. */
+static bool next_component(char *todo, char *c, size_t size) {
+        size_t skip = strspn(todo, "/"), n = strcspn(todo + skip, "/");
+        if (n == 0)
+                return false;
+        snprintf(c, size, "%.*s", (int) n, todo + skip);
+        memmove(todo, todo + skip + n, strlen(todo + skip + n) + 1);
+        return true;
+}
+
+/*
+ * Resolves rel inside the filesystem of dir (an fd of /dev) the way RESOLVE_BENEATH|RESOLVE_NO_XDEV
+ * would: one component at a time, symlinks followed by hand (relative ones only), ".." never above
+ * dir, and a component on another filesystem refused before anything below it is looked up. Not
+ * openat2() itself: systemd's RestrictSUIDSGID= (the daemon's unit has it) makes openat2 ENOSYS,
+ * since seccomp cannot see the flags inside struct open_how. Returns the path relative to dir.
+ */
+static int resolve_beneath(int dir, const char *rel, char **ret) {
+        char todo[2 * DEVICE_PATH_MAX + 2], done[DEVICE_PATH_MAX + 1] = "", c[NAME_MAX + 1];
+        char cand[sizeof(done) + sizeof(c) + 1], target[DEVICE_PATH_MAX + 1];
+        unsigned links = 0;
+        struct stat top, st;
+
+        if (fstat(dir, &top) < 0)
                 return -errno;
+        if (strlen(rel) >= sizeof(todo))
+                return -ENAMETOOLONG;
+        strcpy(todo, rel);
+        while (next_component(todo, c, sizeof(c))) {
+                if (strcmp(c, ".") == 0)
+                        continue;
+                if (strcmp(c, "..") == 0) {
+                        char *slash = strrchr(done, '/');
+                        if (!*done)
+                                return -EXDEV; /* above /dev */
+                        if (slash)
+                                *slash = 0;
+                        else
+                                *done = 0;
+                        continue;
+                }
+                if ((size_t) snprintf(cand, sizeof(cand), "%s%s%s", done, *done ? "/" : "", c) >= sizeof(done))
+                        return -ENAMETOOLONG;
+                if (fstatat(dir, cand, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        return -errno;
+                if (st.st_dev != top.st_dev)
+                        return -EXDEV; /* a mount point: /dev/shm, /dev/pts, one a caller made */
+                if (S_ISLNK(st.st_mode)) {
+                        ssize_t n;
+                        if (++links > SYMLINKS_MAX)
+                                return -ELOOP;
+                        n = readlinkat(dir, cand, target, sizeof(target) - 1);
+                        if (n < 0)
+                                return -errno;
+                        if (n == 0 || (size_t) n >= sizeof(target) - 1 || target[0] == '/')
+                                return -EXDEV;
+                        target[n] = 0;
+                        if ((size_t) n + 1 + strlen(todo) >= sizeof(todo))
+                                return -ENAMETOOLONG;
+                        memmove(todo + n + 1, todo, strlen(todo) + 1);
+                        memcpy(todo, target, (size_t) n);
+                        todo[n] = '/';
+                        continue;
+                }
+                strcpy(done, cand);
+        }
+        if (!*done)
+                return -ENOENT;
+        *ret = strdup(done);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int device_resolve(const char *path, char **ret_path, dev_t *ret_devnum) {
+        _cleanup_close_ int dev_dir = -1;
+        _cleanup_free_ char *rel = NULL;
+        const char *start = beneath_dev(path);
+        struct stat st;
+        int r;
+
+        if (!start)
+                return -ENOENT;
+        dev_dir = open("/dev", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dev_dir < 0)
+                return -errno;
+        /* Never leaves /dev's own filesystem (devtmpfs, in memory, root's): no lookup here can
+         * wait for a FUSE server, one of our workers included. */
+        r = resolve_beneath(dev_dir, start, &rel);
+        if (r < 0)
+                return r == -ENOMEM ? r : -ENOENT;
+        if (fstatat(dev_dir, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -ENOENT;
         if (!S_ISBLK(st.st_mode))
                 return -ENOTBLK;
+        if (asprintf(ret_path, "/dev/%s", rel) < 0)
+                return -ENOMEM;
         *ret_devnum = st.st_rdev;
-        *ret_path = TAKE_PTR(p);
         return 0;
 }
 

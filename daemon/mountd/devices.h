@@ -9,8 +9,10 @@
 /* Syntax only: absolute, not too long. */
 bool device_path_valid(const char *path);
 
-/* Resolves symlinks and checks for a block device. -ENOENT, -ENOTBLK, or 0 with the canonical path
- * (malloc'd) and its device number. */
+/* A caller's device path: under /dev only, resolved inside /dev's own filesystem (symlinks such as
+ * /dev/disk/by-label/X included; nothing that leads out of it or crosses a mount), so that no
+ * lookup can reach a FUSE server. -ENOENT (not there, or outside /dev), -ENOTBLK, or 0 with the
+ * canonical path (malloc'd) and its device number. */
 int device_resolve(const char *path, char **ret_path, dev_t *ret_devnum);
 
 /* True when some mount (in our mount namespace) uses the device. <0 when mountinfo is unreadable. */

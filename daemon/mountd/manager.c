@@ -172,10 +172,12 @@ static int check_device_arg(const char *device, sd_bus_error *error) {
 
 static int resolve_device(const char *device, char **ret_path, dev_t *ret_devnum, sd_bus_error *error) {
         int r = device_resolve(device, ret_path, ret_devnum);
-        if (r == -ENOTBLK)
-                return sd_bus_error_setf(error, ERR_NO_SUCH_DEVICE, "%s is not a block device.", device);
+        if (r == -ENOMEM)
+                return r;
+        /* One answer for "not there" and "not a block device": before polkit, a caller must not
+         * learn which paths exist. */
         if (r < 0)
-                return sd_bus_error_setf(error, ERR_NO_SUCH_DEVICE, "%s: %s", device, strerr(r));
+                return sd_bus_error_setf(error, ERR_NO_SUCH_DEVICE, "%s is not a block device under /dev.", device);
         return 0;
 }
 
@@ -383,14 +385,13 @@ static int method_unmount(sd_bus_message *msg, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
         options_done(&o);
+        /* Our own table only: a mount point is compared as a string, never looked up (a lookup
+         * under it would go to its worker); a device may be any name for it under /dev. */
         m = manager_find_mount(mgr, what);
         if (!m) {
-                /* Another name for the same thing: a symlink to the device or the mount point. */
-                _cleanup_free_ char *resolved = realpath(what, NULL), *dev = NULL;
+                _cleanup_free_ char *dev = NULL;
                 dev_t devnum;
-                if (resolved)
-                        m = manager_find_mount(mgr, resolved);
-                if (!m && resolved && device_resolve(resolved, &dev, &devnum) == 0)
+                if (device_resolve(what, &dev, &devnum) == 0)
                         m = manager_find_devnum(mgr, devnum);
         }
         if (!m || m->purpose != PURPOSE_MOUNT)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
+#include <errno.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -90,12 +91,45 @@ static void test_missing_file(void **state) {
         assert_int_equal(mountinfo_has_device("/nonexistent/mountinfo", makedev(8, 16)), -2);
 }
 
+static void expect_resolve(const char *device, int want) {
+        char *p = NULL;
+        dev_t d;
+        int r = device_resolve(device, &p, &d);
+        if (r != want)
+                fail_msg("device_resolve(%s) = %d, expected %d", device, r, want);
+        free(p);
+}
+
+/* Device paths: /dev only, and nothing that leads out of /dev's own filesystem. The box test
+ * test-mountd-paths covers block devices and symlinks under /dev. */
+static void test_resolve_outside_dev(void **state) {
+        char dir[] = "/dev/shm/test-devices-XXXXXX", inside[64];
+
+        expect_resolve("/etc/passwd", -ENOENT);
+        expect_resolve("/dev", -ENOENT);
+        expect_resolve("/dev/", -ENOENT);
+        expect_resolve("//dev/null", -ENOENT);
+        expect_resolve("/dev/../etc/passwd", -ENOENT);
+        expect_resolve("/dev/null/..", -ENOENT);
+        expect_resolve("/dev/stdin", -ENOENT);           /* an absolute symlink, into /proc */
+        expect_resolve("/dev/does-not-exist", -ENOENT);
+        expect_resolve("/dev/null", -ENOTBLK);
+        expect_resolve("/dev/./null", -ENOTBLK);
+        if (mkdtemp(dir)) {
+                /* /dev/shm is another filesystem (anyone may write there): never entered. */
+                snprintf(inside, sizeof(inside), "%s/x", dir);
+                expect_resolve(inside, -ENOENT);
+                rmdir(dir);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_real_lines, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_long_line_pieces, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_line_after_long_line, setup, teardown),
                 cmocka_unit_test(test_missing_file),
+                cmocka_unit_test(test_resolve_outside_dev),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
