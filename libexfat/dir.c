@@ -488,6 +488,37 @@ static int pad_slots(struct exfat_volume *vol, struct exfat_node *dir, uint32_t 
         return 0;
 }
 
+/* A set about to be written at [slot, new_end) reaches past the end-of-directory entry. The spec
+ * makes every slot after that entry unused, whatever bytes it holds: a used stick, or a hostile
+ * image, has old entries there. Once the old end is overwritten they would become part of the
+ * directory, so a new end marker goes right after the set first; then the slots between the old
+ * end and the set become deleted entries (the set itself included, so that an interrupted write
+ * leaves nothing half-made in the listing). */
+static int move_end(struct exfat_volume *vol, struct exfat_node *dir, struct dir_index *d,
+                    uint32_t slot, uint32_t new_end) {
+        int r;
+
+        if (new_end < d->nslots) {
+                struct exfat_entry_generic e;
+                r = dir_read_slots(vol, dir, new_end, &e, 1);
+                if (r < 0)
+                        return r;
+                if (e.type != ENTRY_END) {
+                        memset(&e, 0, sizeof(e));
+                        r = dir_write_slots(vol, dir, new_end, &e, 1);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        if (slot > d->end) {
+                r = pad_slots(vol, dir, d->end, new_end);
+                if (r < 0)
+                        return r;
+        }
+        d->end = new_end;
+        return 0;
+}
+
 /* Finds n consecutive free slots, growing the directory by a cluster when needed. */
 int dir_alloc_slots(struct exfat_volume *vol, struct exfat_node *dir, unsigned n, uint32_t *slot) {
         uint32_t per_block = (vol->cluster_size < 4096 ? vol->cluster_size : 4096) / ENTRY_SIZE;
@@ -501,16 +532,13 @@ int dir_alloc_slots(struct exfat_volume *vol, struct exfat_node *dir, unsigned n
         for (;;) {
                 uint32_t newslots;
                 if (find_free(d, n, per_block, slot)) {
-                        if (*slot > d->end) {
-                                r = pad_slots(vol, dir, d->end, *slot);
+                        if (*slot + n > d->end) {
+                                r = move_end(vol, dir, d, *slot, *slot + n);
                                 if (r < 0)
                                         return r;
-                                d->end = *slot;
                         }
                         for (uint32_t s = *slot; s < *slot + n; s++)
                                 slot_mark(d, s, false);
-                        if (*slot + n > d->end)
-                                d->end = *slot + n;
                         return 0;
                 }
                 if (((uint64_t) dir->nclusters + 1) << vol->cluster_shift > EXFAT_DIR_MAX_SIZE)

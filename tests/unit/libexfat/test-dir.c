@@ -773,6 +773,61 @@ static void test_growth_over_dirty_space(void **state) {
         fx_create(f, fx_walk(f, "d/sub"), "x", NULL, 0);
 }
 
+/* Bytes after the end-of-directory entry are not entries (the spec calls every later slot unused),
+ * and a used stick or a hostile image has old ones there. Sets written past the end must carry the
+ * end marker along, or those old bytes become part of the directory: broken sets and unknown
+ * critical entries that made the next mount give -EIO for the root (fuzz finding 5). */
+static void test_junk_after_end_of_directory(void **state) {
+        struct fx *f = *state;
+        uint8_t *root = malloc(f->g.cluster_size);
+        uint64_t root_off = img_cluster_offset(&f->g, f->g.root_cluster);
+        uint32_t nslots = f->g.cluster_size / 32, end = 0;
+        struct dirlist dl;
+        char name[64];
+
+        assert_non_null(root);
+        assert_int_equal(exfat_unmount(f->vol), 0);
+        f->vol = NULL;
+        assert_int_equal(img_pread(f->fd, root, f->g.cluster_size, root_off), 0);
+        while (end < nslots && root[end * 32] != 0)
+                end++;
+        assert_true(end + 8 < nslots);
+        /* Old file sets (bad checksums, names of files long gone), unknown critical primaries and
+         * stray stream extensions, as a stick that held other files has after a reformat. */
+        fill_pattern(root + (end + 1) * 32, (nslots - end - 1) * 32, 0x5eed);
+        for (uint32_t s = end + 1; s < nslots; s++) {
+                static const uint8_t types[] = { 0x85, 0xC0, 0xC1, 0x8F, 0x85, 0xC0, 0xC1, 0xC1 };
+                root[s * 32] = types[s % sizeof(types)];
+                root[s * 32 + 1] = s % 8 == 0 ? 2 : root[s * 32 + 1];
+        }
+        assert_int_equal(img_pwrite(f->fd, root, f->g.cluster_size, root_off), 0);
+        assert_int_equal(img_fsck(f->path), 0); /* the image is clean: junk past the end is allowed */
+
+        fx_mount(f, false);
+        for (int i = 0; i < 60; i++) {
+                /* Names of 1 to 3 name entries: sets of 3 to 5 slots, some of them moved to the next
+                 * block start, padding included. */
+                snprintf(name, sizeof(name), "file-%02d%.*s", i, (i % 3) * 15, "-abcdefghijklmnopqrstuvwxyz-abcdefghij");
+                fx_create(f, EXFAT_ROOT_INO, name, name, strlen(name));
+                if (i % 20 == 19) {
+                        fx_remount(f);
+                        assert_int_equal(fx_readdir_all(f, EXFAT_ROOT_INO, &dl), 0);
+                        assert_int_equal(dl.n, i + 1);
+                        dirlist_free(&dl);
+                }
+        }
+        fx_mkdir(f, EXFAT_ROOT_INO, "dir");
+        fx_remount(f);
+        assert_int_equal(fx_readdir_all(f, EXFAT_ROOT_INO, &dl), 0);
+        assert_int_equal(dl.n, 61);
+        dirlist_free(&dl);
+        for (int i = 0; i < 60; i++) {
+                snprintf(name, sizeof(name), "file-%02d%.*s", i, (i % 3) * 15, "-abcdefghijklmnopqrstuvwxyz-abcdefghij");
+                fx_expect_content(f, name, name, strlen(name));
+        }
+        free(root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_mkdir_rmdir, fx_setup, fx_teardown),
@@ -790,6 +845,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_vendor_allocation_entry, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_setattr_size_on_directory, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_deep_tree, fx_setup, fx_teardown),
+                FX_TEST_DEFAULT(test_junk_after_end_of_directory),
                 FX_TEST("growth_over_dirty_space_32k", test_growth_over_dirty_space, &cluster_32k),
                 FX_TEST("growth_over_dirty_space_4k", test_growth_over_dirty_space, &cluster_4k_small),
         };
