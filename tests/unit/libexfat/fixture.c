@@ -301,6 +301,7 @@ void fx_expect_oracle_content(struct fx *f, const char *path, const void *data, 
 }
 
 void fx_oracle_preallocate(struct fx *f, const char *path, uint64_t size, uint64_t valid) {
+        struct img_bitmap bm;
         struct img_entry e;
         uint64_t have, want, v;
         int r;
@@ -313,13 +314,16 @@ void fx_oracle_preallocate(struct fx *f, const char *path, uint64_t size, uint64
         assert_true(valid <= e.size && size >= e.size);
         have = (e.size + f->g.cluster_size - 1) / f->g.cluster_size;
         want = (size + f->g.cluster_size - 1) / f->g.cluster_size;
+        assert_int_equal(img_bitmap_read(f->fd, &f->g, &bm), 0);
         for (uint64_t c = e.first_cluster + have; c < e.first_cluster + want; c++) {
                 bool used;
                 assert_true(c < 2 + (uint64_t) f->g.cluster_count);
-                assert_int_equal(img_bitmap_get(f->fd, &f->g, (uint32_t) c, &used), 0);
+                assert_int_equal(img_bitmap_test(&bm, (uint32_t) c, &used), 0);
                 assert_false(used);
-                assert_int_equal(img_bitmap_set(f->fd, &f->g, (uint32_t) c, true), 0);
+                assert_int_equal(img_bitmap_mark(&bm, (uint32_t) c, true), 0);
         }
+        assert_int_equal(img_bitmap_write(f->fd, &bm), 0);
+        img_bitmap_free(&bm);
         v = htole64(valid);
         memcpy(e.set + 32 + 8, &v, 8);  /* stream extension: ValidDataLength */
         v = htole64(size);

@@ -383,61 +383,85 @@ static int bitmap_entry(int fd, const struct img_geom *g, uint32_t *first, uint6
         return 0;
 }
 
-int img_bitmap_get(int fd, const struct img_geom *g, uint32_t cluster, bool *used) {
+int img_bitmap_read(int fd, const struct img_geom *g, struct img_bitmap *bm) {
         uint32_t first;
-        uint64_t len;
-        uint8_t byte;
-        int r = bitmap_entry(fd, g, &first, &len);
-        if (r < 0)
-                return r;
-        if (!cluster_valid(g, cluster) || !cluster_valid(g, first))
-                return -ERANGE;
-        r = img_pread(fd, &byte, 1, img_cluster_offset(g, first) + (cluster - 2) / 8);
-        if (r < 0)
-                return r;
-        *used = (byte >> ((cluster - 2) % 8)) & 1;
-        return 0;
-}
-
-int img_bitmap_set(int fd, const struct img_geom *g, uint32_t cluster, bool used) {
-        uint32_t first;
-        uint64_t len, off;
-        uint8_t byte;
-        int r = bitmap_entry(fd, g, &first, &len);
-        if (r < 0)
-                return r;
-        if (!cluster_valid(g, cluster) || !cluster_valid(g, first))
-                return -ERANGE;
-        off = img_cluster_offset(g, first) + (cluster - 2) / 8;
-        r = img_pread(fd, &byte, 1, off);
-        if (r < 0)
-                return r;
-        if (used)
-                byte |= (uint8_t) (1u << ((cluster - 2) % 8));
-        else
-                byte &= (uint8_t) ~(1u << ((cluster - 2) % 8));
-        return img_pwrite(fd, &byte, 1, off);
-}
-
-int img_count_free(int fd, const struct img_geom *g, uint32_t *free_clusters) {
-        uint32_t first, n = 0;
         uint64_t len, bytes = (g->cluster_count + 7) / 8;
-        uint8_t *bm;
         int r = bitmap_entry(fd, g, &first, &len);
         if (r < 0)
                 return r;
         if (len < bytes || !cluster_valid(g, first))
                 return -EIO;
-        bm = malloc(bytes);
-        if (!bm)
+        *bm = (struct img_bitmap) { .g = g, .offset = img_cluster_offset(g, first), .bytes = bytes };
+        bm->bits = malloc(bytes);
+        if (!bm->bits)
                 return -ENOMEM;
-        r = img_pread(fd, bm, bytes, img_cluster_offset(g, first));
-        for (uint32_t i = 0; r >= 0 && i < g->cluster_count; i++)
-                if (!((bm[i / 8] >> (i % 8)) & 1))
-                        n++;
-        free(bm);
+        r = img_pread(fd, bm->bits, bytes, bm->offset);
+        if (r < 0)
+                img_bitmap_free(bm);
+        return r;
+}
+
+int img_bitmap_write(int fd, const struct img_bitmap *bm) {
+        return img_pwrite(fd, bm->bits, bm->bytes, bm->offset);
+}
+
+void img_bitmap_free(struct img_bitmap *bm) {
+        free(bm->bits);
+        bm->bits = NULL;
+}
+
+int img_bitmap_test(const struct img_bitmap *bm, uint32_t cluster, bool *used) {
+        if (!cluster_valid(bm->g, cluster))
+                return -ERANGE;
+        *used = (bm->bits[(cluster - 2) / 8] >> ((cluster - 2) % 8)) & 1;
+        return 0;
+}
+
+int img_bitmap_mark(struct img_bitmap *bm, uint32_t cluster, bool used) {
+        uint8_t bit = (uint8_t) (1u << ((cluster - 2) % 8));
+        if (!cluster_valid(bm->g, cluster))
+                return -ERANGE;
+        if (used)
+                bm->bits[(cluster - 2) / 8] |= bit;
+        else
+                bm->bits[(cluster - 2) / 8] &= (uint8_t) ~bit;
+        return 0;
+}
+
+/* One cluster's bit on its own: the whole bitmap is small next to the root directory walk that
+ * finds it, so these simply go through img_bitmap_read. */
+int img_bitmap_get(int fd, const struct img_geom *g, uint32_t cluster, bool *used) {
+        struct img_bitmap bm;
+        int r = img_bitmap_read(fd, g, &bm);
         if (r < 0)
                 return r;
+        r = img_bitmap_test(&bm, cluster, used);
+        img_bitmap_free(&bm);
+        return r;
+}
+
+int img_bitmap_set(int fd, const struct img_geom *g, uint32_t cluster, bool used) {
+        struct img_bitmap bm;
+        int r = img_bitmap_read(fd, g, &bm);
+        if (r < 0)
+                return r;
+        r = img_bitmap_mark(&bm, cluster, used);
+        if (r >= 0)
+                r = img_bitmap_write(fd, &bm);
+        img_bitmap_free(&bm);
+        return r;
+}
+
+int img_count_free(int fd, const struct img_geom *g, uint32_t *free_clusters) {
+        struct img_bitmap bm;
+        uint32_t n = 0;
+        int r = img_bitmap_read(fd, g, &bm);
+        if (r < 0)
+                return r;
+        for (uint32_t i = 0; i < g->cluster_count; i++)
+                if (!((bm.bits[i / 8] >> (i % 8)) & 1))
+                        n++;
+        img_bitmap_free(&bm);
         *free_clusters = n;
         return 0;
 }

@@ -83,6 +83,20 @@ int img_fat_get(int fd, const struct img_geom *g, uint32_t cluster, uint32_t *va
 int img_fat_set(int fd, const struct img_geom *g, uint32_t cluster, uint32_t value);
 /* Clears of the allocation bitmap among ClusterCount bits. */
 int img_count_free(int fd, const struct img_geom *g, uint32_t *free_clusters);
+/* The allocation bitmap read whole, for a test that looks at many clusters: each lookup of the
+ * bitmap's place walks the root directory, which per cluster cost most of a test's time. */
+struct img_bitmap {
+        const struct img_geom *g;
+        uint8_t *bits;          /* ClusterCount bits, as on disk */
+        uint64_t offset;        /* device offset of the bitmap */
+        size_t bytes;
+};
+int img_bitmap_read(int fd, const struct img_geom *g, struct img_bitmap *bm);
+int img_bitmap_write(int fd, const struct img_bitmap *bm);
+void img_bitmap_free(struct img_bitmap *bm);
+int img_bitmap_test(const struct img_bitmap *bm, uint32_t cluster, bool *used); /* -ERANGE: no such cluster */
+int img_bitmap_mark(struct img_bitmap *bm, uint32_t cluster, bool used);
+/* One cluster's bit, read (or written) through the device. */
 int img_bitmap_get(int fd, const struct img_geom *g, uint32_t cluster, bool *used);
 int img_bitmap_set(int fd, const struct img_geom *g, uint32_t cluster, bool used);
 
