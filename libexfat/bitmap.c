@@ -29,6 +29,7 @@ int bitmap_load(struct exfat_volume *vol, uint32_t first, uint64_t length) {
         vol->bm_ext = calloc(1, sizeof(struct extent));
         if (!vol->bm || !vol->bm_dirty || !vol->bm_ext)
                 return -ENOMEM;
+        vol->bm_ext_cap = 1;
 
         /* The bitmap is a FAT chain (mkfs makes it contiguous, but nothing requires it). */
         c = first;
@@ -42,11 +43,9 @@ int bitmap_load(struct exfat_volume *vol, uint32_t first, uint64_t length) {
                 if (e && e->pcl + e->len == c)
                         e->len++;
                 else {
-                        struct extent *ne = realloc(vol->bm_ext, (vol->bm_next + 1) * sizeof(*ne));
-                        if (!ne)
+                        if (GREEDY_REALLOC_MIN(vol->bm_ext, vol->bm_ext_cap, vol->bm_next + 1, 1) < 0)
                                 return -ENOMEM;
-                        vol->bm_ext = ne;
-                        ne[vol->bm_next++] = (struct extent){ .fcl = i, .pcl = c, .len = 1 };
+                        vol->bm_ext[vol->bm_next++] = (struct extent){ .fcl = i, .pcl = c, .len = 1 };
                 }
                 if (i + 1 < ncl) {
                         r = fat_get(vol, c, &c);
@@ -86,7 +85,9 @@ void bitmap_done(struct exfat_volume *vol) {
         free(vol->pending);
         vol->bm = vol->bm_dirty = NULL;
         vol->bm_ext = NULL;
+        vol->bm_ext_cap = 0;
         vol->pending = NULL;
+        vol->npending = vol->cappending = 0;
 }
 
 bool bitmap_test(const struct exfat_volume *vol, uint32_t c) {
@@ -234,14 +235,8 @@ int bitmap_flush(struct exfat_volume *vol) {
 int bitmap_defer_free(struct exfat_volume *vol, uint32_t c, uint32_t len) {
         if (len == 0)
                 return 0;
-        if (vol->npending == vol->cappending) {
-                size_t n = vol->cappending ? vol->cappending * 2 : 64;
-                struct pending_free *p = realloc(vol->pending, n * sizeof(*p));
-                if (!p)
-                        return -ENOMEM;
-                vol->pending = p;
-                vol->cappending = n;
-        }
+        if (GREEDY_REALLOC_MIN(vol->pending, vol->cappending, vol->npending + 1, 64) < 0)
+                return -ENOMEM;
         if (vol->npending > 0) {
                 struct pending_free *last = &vol->pending[vol->npending - 1];
                 if (last->start + last->len == c) {

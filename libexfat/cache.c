@@ -44,35 +44,13 @@ int cache_init(struct exfat_volume *vol, size_t limit) {
         return 0;
 }
 
-static void lru_unlink(struct bcache *c, struct cblock *b) {
-        if (b->prev)
-                b->prev->next = b->next;
-        else
-                c->head = b->next;
-        if (b->next)
-                b->next->prev = b->prev;
-        else
-                c->tail = b->prev;
-        b->prev = b->next = NULL;
-}
-
-static void lru_push(struct bcache *c, struct cblock *b) {
-        b->prev = NULL;
-        b->next = c->head;
-        if (c->head)
-                c->head->prev = b;
-        c->head = b;
-        if (!c->tail)
-                c->tail = b;
-}
-
 static void block_free(struct bcache *c, struct cblock *b) {
         struct cblock **pp = &c->buckets[hash_off(c, b->off)];
         while (*pp && *pp != b)
                 pp = &(*pp)->hnext;
         if (*pp)
                 *pp = b->hnext;
-        lru_unlink(c, b);
+        list_remove(&b->lru);
         c->bytes -= b->size;
         if (b->dirty)
                 c->dirty_bytes -= b->size;
@@ -85,8 +63,10 @@ static void block_free(struct bcache *c, struct cblock *b) {
 
 void cache_done(struct exfat_volume *vol) {
         struct bcache *c = &vol->cache;
-        while (c->head)
-                block_free(c, c->head);
+        struct cblock *b;
+
+        while ((b = list_first(&c->lru, struct cblock, lru)))
+                block_free(c, b);
         free(c->buckets);
         c->buckets = NULL;
 }
@@ -117,7 +97,9 @@ int cache_flush_kind(struct exfat_volume *vol, enum block_kind kind) {
         buf = malloc(WRITE_COALESCE);
         if (!list || !buf)
                 return -ENOMEM;
-        for (struct cblock *b = c->head; b; b = b->next)
+        struct cblock *b;
+
+        LIST_FOREACH(b, &c->lru, lru)
                 if (b->dirty && (kind == BLOCK_DIR_REMOVAL ? b->removal : b->kind == kind))
                         list[n++] = b;
         qsort(list, n, sizeof(*list), cmp_block);
@@ -147,18 +129,18 @@ int cache_flush_kind(struct exfat_volume *vol, enum block_kind kind) {
  * metadata back in order first. */
 static int make_room(struct exfat_volume *vol) {
         struct bcache *c = &vol->cache;
-        struct cblock *b = c->tail;
+        struct cblock *b, *prev;
 
         if (c->dirty_bytes > c->limit / 2) {
                 int r = meta_flush(vol);
                 if (r < 0)
                         return r;
         }
-        while (c->bytes > c->limit && b) {
-                struct cblock *prev = b->prev;
+        LIST_FOREACH_BACKWARD_SAFE(b, prev, &c->lru, lru) {
+                if (c->bytes <= c->limit)
+                        break;
                 if (!b->dirty)
                         block_free(c, b);
-                b = prev;
         }
         return 0;
 }
@@ -173,8 +155,7 @@ static int get_block(struct exfat_volume *vol, enum block_kind kind, uint64_t of
         block_range(vol, kind, off, &start, &size);
         b = lookup(c, start);
         if (b) {
-                lru_unlink(c, b);
-                lru_push(c, b);
+                list_move_front(&c->lru, &b->lru);
                 *ret = b;
                 return 0;
         }
@@ -205,7 +186,7 @@ static int get_block(struct exfat_volume *vol, enum block_kind kind, uint64_t of
         b->kind = (uint8_t) (kind == BLOCK_FAT ? BLOCK_FAT : BLOCK_DIR);
         b->hnext = c->buckets[hash_off(c, start)];
         c->buckets[hash_off(c, start)] = b;
-        lru_push(c, b);
+        list_push_front(&c->lru, &b->lru);
         c->bytes += size;
         c->nblocks++;
         *ret = b;
@@ -285,13 +266,10 @@ void cache_drop_range(struct exfat_volume *vol, uint64_t off, uint64_t len) {
         uint32_t bs = dir_block_size(vol);
 
         if (len / bs > c->nblocks) {
-                struct cblock *b = c->head;
-                while (b) {
-                        struct cblock *next = b->next;
+                struct cblock *b, *next;
+                LIST_FOREACH_SAFE(b, next, &c->lru, lru)
                         if (b->kind == BLOCK_DIR && b->off >= off && b->off < off + len)
                                 block_free(c, b);
-                        b = next;
-                }
                 return;
         }
         for (uint64_t o = off; o < off + len; o += bs) {

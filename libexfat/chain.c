@@ -10,15 +10,10 @@ static int ext_append(struct exfat_volume *vol, struct exfat_node *n, uint32_t p
         if (last && last->pcl + last->len == pcl) {
                 last->len += len;
         } else {
-                if (n->n_ext == n->cap_ext) {
-                        uint32_t cap = n->cap_ext ? n->cap_ext * 2 : 2;
-                        struct extent *e = realloc(n->ext, cap * sizeof(*e));
-                        if (!e)
-                                return -ENOMEM;
-                        mem_account(vol, (ssize_t) ((cap - n->cap_ext) * sizeof(*e)));
-                        n->ext = e;
-                        n->cap_ext = cap;
-                }
+                uint32_t had = n->cap_ext;
+                if (GREEDY_REALLOC_MIN(n->ext, n->cap_ext, n->n_ext + 1, 2) < 0)
+                        return -ENOMEM;
+                mem_account(vol, (ssize_t) ((n->cap_ext - had) * sizeof(*n->ext)));
                 n->ext[n->n_ext++] = (struct extent){ .fcl = n->nclusters, .pcl = pcl, .len = len };
         }
         n->nclusters += len;
@@ -268,15 +263,11 @@ fail:
 }
 
 static int hold_free(struct exfat_volume *vol, struct exfat_node *n, uint32_t c, uint32_t len) {
-        if (n->nheld == n->capheld) {
-                uint32_t cap = n->capheld ? n->capheld * 2 : 4;
-                struct pending_free *p = realloc(n->held, cap * sizeof(*p));
-                if (!p)
-                        return -ENOMEM;
-                mem_account(vol, (ssize_t) ((cap - n->capheld) * sizeof(*p)));
-                n->held = p;
-                n->capheld = cap;
-        }
+        uint32_t had = n->capheld;
+
+        if (GREEDY_REALLOC_MIN(n->held, n->capheld, n->nheld + 1, 4) < 0)
+                return -ENOMEM;
+        mem_account(vol, (ssize_t) ((n->capheld - had) * sizeof(*n->held)));
         n->held[n->nheld++] = (struct pending_free){ c, len };
         return 0;
 }

@@ -176,14 +176,8 @@ static int index_add(struct exfat_volume *vol, struct dir_index *d, uint32_t has
                 i = d->free_rec;
                 d->free_rec = d->recs[i].next;
         } else {
-                if (d->nrecs == d->caprecs) {
-                        uint32_t cap = d->caprecs ? d->caprecs * 2 : 16;
-                        struct dir_rec *r = realloc(d->recs, cap * sizeof(*r));
-                        if (!r)
-                                return -ENOMEM;
-                        d->recs = r;
-                        d->caprecs = cap;
-                }
+                if (GREEDY_REALLOC_MIN(d->recs, d->caprecs, d->nrecs + 1, 16) < 0)
+                        return -ENOMEM;
                 i = d->nrecs++;
         }
         rec = &d->recs[i];
@@ -233,38 +227,19 @@ static int index_grow_slots(struct exfat_volume *vol, struct dir_index *d, uint3
         return 0;
 }
 
-/* Directory indexes sit on their own LRU list so that a directory kept alive by the kernel's
- * lookup reference can still give its index back under memory pressure. */
-static void ilru_unlink(struct exfat_volume *vol, struct dir_index *d) {
-        if (d->lru_prev)
-                d->lru_prev->lru_next = d->lru_next;
-        else if (vol->ilru_head == d)
-                vol->ilru_head = d->lru_next;
-        if (d->lru_next)
-                d->lru_next->lru_prev = d->lru_prev;
-        else if (vol->ilru_tail == d)
-                vol->ilru_tail = d->lru_prev;
-        d->lru_prev = d->lru_next = NULL;
-}
-
-static void ilru_push(struct exfat_volume *vol, struct dir_index *d) {
-        d->lru_next = vol->ilru_head;
-        if (vol->ilru_head)
-                vol->ilru_head->lru_prev = d;
-        vol->ilru_head = d;
-        if (!vol->ilru_tail)
-                vol->ilru_tail = d;
-}
+/* Directory indexes sit on their own LRU list (vol->index_lru) so that a directory kept alive by
+ * the kernel's lookup reference can still give its index back under memory pressure. */
 
 /* Drops indexes of directories without cached children, least recently used first. */
 void dir_index_trim(struct exfat_volume *vol) {
-        struct dir_index *d = vol->ilru_tail;
-        /* The most recently used index stays: dropping it would make the next call rescan. */
-        while (d && d != vol->ilru_head && __atomic_load_n(&vol->mem, __ATOMIC_RELAXED) > vol->budget) {
-                struct dir_index *prev = d->lru_prev;
+        struct dir_index *d, *prev;
+
+        LIST_FOREACH_BACKWARD_SAFE(d, prev, &vol->index_lru, lru) {
+                /* The most recently used index stays: dropping it would make the next call rescan. */
+                if (!prev || __atomic_load_n(&vol->mem, __ATOMIC_RELAXED) <= vol->budget)
+                        break;
                 if (d->owner->nchildren == 0 && d->owner->busy == 0)
                         dir_index_free(vol, d->owner);
-                d = prev;
         }
 }
 
@@ -272,7 +247,7 @@ void dir_index_free(struct exfat_volume *vol, struct exfat_node *dir) {
         struct dir_index *d = dir->dir;
         if (!d)
                 return;
-        ilru_unlink(vol, d);
+        list_remove(&d->lru);
         mem_account(vol, -(ssize_t) d->mem);
         free(d->recs);
         free(d->buckets);
@@ -342,10 +317,7 @@ int dir_load(struct exfat_volume *vol, struct exfat_node *dir) {
         int r;
 
         if (dir->dir) {
-                if (vol->ilru_head != dir->dir) {
-                        ilru_unlink(vol, dir->dir);
-                        ilru_push(vol, dir->dir);
-                }
+                list_move_front(&vol->index_lru, &dir->dir->lru);
                 return 0;
         }
         r = chain_load(vol, dir);
@@ -357,7 +329,7 @@ int dir_load(struct exfat_volume *vol, struct exfat_node *dir) {
         d->free_rec = NO_REC;
         d->owner = dir;
         dir->dir = d;
-        ilru_push(vol, d);
+        list_push_front(&vol->index_lru, &d->lru);
         r = index_grow_slots(vol, d, (uint32_t) (((uint64_t) dir->nclusters << vol->cluster_shift) / ENTRY_SIZE), false);
         if (r >= 0)
                 r = index_rehash(vol, d, 16);

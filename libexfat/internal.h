@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc-util.h"
 #include "exfat.h"
+#include "list.h"
 #include "ondisk.h"
 
 /* Locking (see volume.c for the full description):
@@ -21,9 +23,6 @@
  * while holding it. */
 
 #define DEFAULT_CACHE_BUDGET (64u * 1024 * 1024)
-
-static inline void freep(void *p) { free(*(void **) p); }
-#define _cleanup_free_ __attribute__((cleanup(freep)))
 
 static inline uint64_t div_round_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
@@ -39,14 +38,14 @@ struct cblock {
         uint8_t kind;
         bool dirty, removal;
         struct cblock *hnext;
-        struct cblock *prev, *next; /* LRU, most recent first */
+        struct list_node lru; /* in bcache.lru */
         uint8_t *data;
 };
 
 struct bcache {
         struct cblock **buckets;
         size_t nbuckets;
-        struct cblock *head, *tail;
+        struct list_node lru; /* every block, most recently used first */
         size_t bytes, dirty_bytes, limit;
         size_t nblocks;
         size_t removal_blocks; /* dirty blocks flagged as holding a removal */
@@ -83,14 +82,13 @@ struct dir_index {
         uint32_t free_hint;
         size_t mem;
         struct exfat_node *owner;
-        struct dir_index *lru_prev, *lru_next;
+        struct list_node lru; /* in exfat_volume.index_lru */
 };
 
 struct exfat_node {
         uint64_t ino;
         struct exfat_node *hnext;
-        struct exfat_node *lru_prev, *lru_next;
-        bool in_lru;
+        struct list_node lru; /* in exfat_volume.node_lru while evictable */
         struct exfat_node *parent; /* holds parent->nchildren */
         uint32_t slot;             /* entry set position in parent */
         uint32_t rec;              /* index of its record in the parent's dir_index */
@@ -155,7 +153,7 @@ struct exfat_volume {
         uint64_t *bm_dirty;  /* one bit per 4 KiB chunk of the on-disk bitmap */
         uint32_t bm_chunks;
         struct extent *bm_ext;
-        uint32_t bm_next;
+        uint32_t bm_next, bm_ext_cap;
         uint32_t bm_first_cluster;
         uint64_t bm_bytes;
         uint32_t free_clusters;
@@ -181,8 +179,8 @@ struct exfat_volume {
         size_t nnode_buckets, nnodes;
         uint64_t next_ino;
         struct exfat_node *root;
-        struct exfat_node *lru_head, *lru_tail; /* evictable nodes, most recent first */
-        struct dir_index *ilru_head, *ilru_tail;
+        struct list_node node_lru;  /* evictable nodes, most recently used first */
+        struct list_node index_lru; /* directory indexes, most recently used first */
         size_t mem, budget;
 
         uint64_t last_writeback; /* CLOCK_MONOTONIC ns, under vol->lock */

@@ -69,21 +69,6 @@ struct exfat_node *node_new(struct exfat_volume *vol) {
         return n;
 }
 
-static void lru_remove(struct exfat_volume *vol, struct exfat_node *n) {
-        if (!n->in_lru)
-                return;
-        if (n->lru_prev)
-                n->lru_prev->lru_next = n->lru_next;
-        else
-                vol->lru_head = n->lru_next;
-        if (n->lru_next)
-                n->lru_next->lru_prev = n->lru_prev;
-        else
-                vol->lru_tail = n->lru_prev;
-        n->lru_prev = n->lru_next = NULL;
-        n->in_lru = false;
-}
-
 void node_free(struct exfat_volume *vol, struct exfat_node *n) {
         struct exfat_node **pp = &vol->nodes[ino_bucket(vol, n->ino)];
         while (*pp && *pp != n)
@@ -92,7 +77,7 @@ void node_free(struct exfat_volume *vol, struct exfat_node *n) {
                 *pp = n->hnext;
                 vol->nnodes--;
         }
-        lru_remove(vol, n);
+        list_remove(&n->lru);
         dir_index_free(vol, n);
         mem_account(vol, -(ssize_t) (sizeof(*n) + n->cap_ext * sizeof(struct extent)));
         free(n->ext);
@@ -116,16 +101,10 @@ static bool evictable(const struct exfat_node *n) {
 }
 
 void node_lru_update(struct exfat_volume *vol, struct exfat_node *n) {
-        lru_remove(vol, n);
-        if (!evictable(n))
-                return;
-        n->lru_next = vol->lru_head;
-        if (vol->lru_head)
-                vol->lru_head->lru_prev = n;
-        vol->lru_head = n;
-        if (!vol->lru_tail)
-                vol->lru_tail = n;
-        n->in_lru = true;
+        if (evictable(n))
+                list_move_front(&vol->node_lru, &n->lru);
+        else
+                list_remove(&n->lru);
 }
 
 /* Detaches n from its parent's record and its parent's child count. */
@@ -141,8 +120,11 @@ void node_detach(struct exfat_volume *vol, struct exfat_node *n) {
 }
 
 void node_trim(struct exfat_volume *vol) {
-        while (__atomic_load_n(&vol->mem, __ATOMIC_RELAXED) > vol->budget && vol->lru_tail) {
-                struct exfat_node *n = vol->lru_tail;
+        struct exfat_node *n;
+
+        /* Not a list walk: detaching a node can move its parent in the list. */
+        while (__atomic_load_n(&vol->mem, __ATOMIC_RELAXED) > vol->budget &&
+               (n = list_last(&vol->node_lru, struct exfat_node, lru))) {
                 node_detach(vol, n);
                 node_free(vol, n);
         }

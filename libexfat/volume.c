@@ -154,6 +154,9 @@ int exfat_mount(const struct exfat_device *dev, const struct exfat_options *opts
         vol = calloc(1, sizeof(*vol));
         if (!vol)
                 return -ENOMEM;
+        list_init(&vol->node_lru);
+        list_init(&vol->index_lru);
+        list_init(&vol->cache.lru);
         vol->dev = dev;
         vol->opts = *opts;
         vol->read_only = opts->read_only || !dev->ops->write;

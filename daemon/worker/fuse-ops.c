@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include "alloc-util.h"
 #include "log.h"
 #include "readahead.h"
 
@@ -21,12 +22,6 @@
 
 /* Readdir offsets 1 and 2 are "." and ".."; the library's cookies follow, shifted by 2. */
 #define DIR_COOKIE_BASE 2
-
-#define _cleanup_(f) __attribute__((cleanup(f)))
-
-static inline void freep(void *p) {
-        free(*(void **) p);
-}
 
 static void fs_unlockp(struct worker_fs **fs) {
         if (*fs)

@@ -10,6 +10,18 @@
 
 #include "log.h"
 
+/* exfat_log_fn: the library's messages, on the worker's log; its levels are syslog's. */
+static void log_exfat(void *ctx, enum exfat_log_level level, const char *message) {
+        const char *device = ctx;
+
+        if (level == EXFAT_LOG_DEBUG)
+                return;
+        if (device)
+                log_full((int) level, "%s: %s", device, message);
+        else
+                log_full((int) level, "%s", message);
+}
+
 static struct exfat_options volume_options(const struct worker_volume *v) {
         return (struct exfat_options) {
                 .read_only = v->read_only,

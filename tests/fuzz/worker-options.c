@@ -15,12 +15,14 @@
 
 #include "fuzz.h"
 
-void log_msg(int level, const char *fmt, ...) {
+int log_internal(int level, int error, const char *fmt, ...) {
         char buf[512];
         va_list ap;
         va_start(ap, fmt);
         (void) vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
+        (void) level;
+        return error < 0 ? error : -error;
 }
 
 static bool known_kernel_flag(const char *f, size_t len) {
