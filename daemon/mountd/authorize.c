@@ -22,12 +22,23 @@ struct query {
         char cancel_id[64];
 };
 
+int authorize_uid_from_creds(sd_bus_creds *creds, uid_t *ret) {
+        /* An augmented field was read from /proc after the fact, not vouched for by the bus: the
+         * sender may have exec'd a setuid program or passed its connection on meanwhile. */
+        if (sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_EUID)
+                return -EPERM;
+        return sd_bus_creds_get_euid(creds, ret);
+}
+
 int authorize_caller_uid(sd_bus_message *request, uid_t *ret) {
         sd_bus_creds *creds = NULL;
         int r = sd_bus_query_sender_creds(request, SD_BUS_CREDS_EUID, &creds);
         if (r < 0)
                 return r;
-        r = sd_bus_creds_get_euid(creds, ret);
+        r = authorize_uid_from_creds(creds, ret);
+        if (r == -EPERM)
+                log_error("credentials of %s carry no uid vouched for by the bus; refusing",
+                          sd_bus_message_get_sender(request) ?: "the caller");
         sd_bus_creds_unref(creds);
         return r;
 }

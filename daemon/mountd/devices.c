@@ -184,19 +184,24 @@ int device_reopen_direct(int fd) {
         return open(path, (flags & O_ACCMODE) | O_DIRECT | O_CLOEXEC | O_NOCTTY);
 }
 
-static bool read_flag(const char *dir, const char *name) {
-        char p[PATH_MAX], buf[8] = "";
+/* The first line of dir/name, without its newline; false when unreadable or empty. */
+static bool read_attr(const char *dir, const char *name, char *buf, size_t size) {
+        char p[PATH_MAX];
         if ((size_t) snprintf(p, sizeof(p), "%s/%s", dir, name) >= sizeof(p))
                 return false;
-        _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return false;
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        return n > 0 && buf[0] == '1';
+        ssize_t n = read(fd, buf, size - 1);
+        if (n <= 0)
+                return false;
+        buf[n] = 0;
+        buf[strcspn(buf, "\n")] = 0;
+        return *buf != 0;
 }
 
-static bool listed_in_config(const char *path) {
-        _cleanup_fclose_ FILE *f = fopen(REMOVABLE_CONFIG, "re");
+static bool listed_in_config(const char *config, const char *path) {
+        _cleanup_fclose_ FILE *f = fopen(config, "re");
         char line[PATH_MAX];
 
         if (!f)
@@ -215,24 +220,100 @@ static bool listed_in_config(const char *path) {
         return false;
 }
 
-bool device_is_removable(const char *path, dev_t devnum) {
-        char link[64];
-        snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major(devnum), minor(devnum));
-        _cleanup_free_ char *sys = realpath(link, NULL);
-        if (sys) {
-                /* A partition's own directory has no "removable"; its disk is the parent. */
-                char disk[PATH_MAX], partition[PATH_MAX];
-                snprintf(disk, sizeof(disk), "%s", sys);
-                snprintf(partition, sizeof(partition), "%s/partition", sys);
-                if (access(partition, F_OK) == 0) {
-                        char *slash = strrchr(disk, '/');
-                        if (slash)
-                                *slash = 0;
-                }
-                if (read_flag(disk, "removable"))
+/* The sysfs directory of the whole disk devnum belongs to (a partition's parent), malloc'd. */
+static char *disk_dir(const char *sysfs, dev_t devnum) {
+        char link[PATH_MAX], partition[PATH_MAX];
+        snprintf(link, sizeof(link), "%s/dev/block/%u:%u", sysfs, major(devnum), minor(devnum));
+        char *dir = realpath(link, NULL);
+        if (!dir)
+                return NULL;
+        snprintf(partition, sizeof(partition), "%s/partition", dir);
+        if (access(partition, F_OK) == 0) {
+                char *slash = strrchr(dir, '/');
+                if (slash && slash != dir)
+                        *slash = 0;
+        }
+        return dir;
+}
+
+/* What udev found out about the device: its data file has "E:ID_BUS=usb" for a USB disk (also one
+ * whose kernel removable flag is 0, as most USB SSDs and card readers have). */
+static bool udev_bus_is_usb(const char *udev_data, dev_t devnum) {
+        char p[PATH_MAX], line[256];
+        snprintf(p, sizeof(p), "%s/b%u:%u", udev_data, major(devnum), minor(devnum));
+        _cleanup_fclose_ FILE *f = fopen(p, "re");
+        if (!f)
+                return false;
+        while (fgets(line, sizeof(line), f))
+                if (strcmp(line, "E:ID_BUS=usb\n") == 0 || strcmp(line, "E:ID_BUS=usb") == 0)
                         return true;
-                if (strstr(disk, "/usb") || strstr(disk, "/mmc"))
+        return false;
+}
+
+/* The subsystem of a sysfs device directory: the name its "subsystem" link points to. */
+static bool subsystem_of(const char *dir, char *buf, size_t size) {
+        char p[PATH_MAX], target[PATH_MAX];
+        if ((size_t) snprintf(p, sizeof(p), "%s/subsystem", dir) >= sizeof(p))
+                return false;
+        ssize_t n = readlink(p, target, sizeof(target) - 1);
+        if (n <= 0)
+                return false;
+        target[n] = 0;
+        const char *slash = strrchr(target, '/'), *name = slash ? slash + 1 : target;
+        if (strlen(name) >= size)
+                return false;
+        strcpy(buf, name);
+        return true;
+}
+
+/* Walks up from the disk through its parent devices: a USB device among them makes it removable;
+ * an MMC card is removable when it is an SD card, not when it is soldered-in eMMC ("MMC"). The
+ * names in the path itself say nothing (a virtual device may be called "usb-anything"). */
+static bool parent_bus_is_removable(const char *sysfs, const char *disk) {
+        char dir[PATH_MAX], top[PATH_MAX], sub[64], type[16];
+        snprintf(top, sizeof(top), "%s/devices", sysfs);
+        snprintf(dir, sizeof(dir), "%s", disk);
+        for (;;) {
+                char *slash = strrchr(dir, '/');
+                if (!slash)
+                        return false;
+                *slash = 0;
+                if (strlen(dir) <= strlen(top) || strncmp(dir, top, strlen(top)) != 0)
+                        return false;
+                if (!subsystem_of(dir, sub, sizeof(sub)))
+                        continue;
+                if (strcmp(sub, "usb") == 0)
+                        return true;
+                if (strcmp(sub, "mmc") == 0)
+                        return read_attr(dir, "type", type, sizeof(type)) && strcmp(type, "SD") == 0;
+        }
+}
+
+bool device_is_removable_at(const struct removable_roots *roots, const char *path, dev_t devnum) {
+        _cleanup_free_ char *disk = disk_dir(roots->sysfs, devnum);
+        char flag[8], dev[32];
+        unsigned maj, min;
+
+        if (disk) {
+                if (read_attr(disk, "removable", flag, sizeof(flag)) && strcmp(flag, "1") == 0)
+                        return true;
+                if (udev_bus_is_usb(roots->udev_data, devnum))
+                        return true;
+                /* A partition's udev data may be missing while its disk's is there. */
+                if (read_attr(disk, "dev", dev, sizeof(dev)) && sscanf(dev, "%u:%u", &maj, &min) == 2 &&
+                    makedev(maj, min) != devnum && udev_bus_is_usb(roots->udev_data, makedev(maj, min)))
+                        return true;
+                if (parent_bus_is_removable(roots->sysfs, disk))
                         return true;
         }
-        return listed_in_config(path);
+        return listed_in_config(roots->config, path);
+}
+
+bool device_is_removable(const char *path, dev_t devnum) {
+        static const struct removable_roots real = {
+                .sysfs = "/sys",
+                .udev_data = "/run/udev/data",
+                .config = REMOVABLE_CONFIG,
+        };
+        return device_is_removable_at(&real, path, devnum);
 }

@@ -28,5 +28,15 @@ int device_open(const char *path, dev_t devnum, bool read_only, int *ret_fd);
  * or read-write); -1 when that fails. */
 int device_reopen_direct(int fd);
 
-/* The kernel says removable, or the disk sits on usb/mmc, or the config file lists it. */
+/* Removable when the kernel says so (the disk's "removable" attribute), when udev reports the disk on
+ * USB (ID_BUS in /run/udev/data/bMAJ:MIN), when a parent device in sysfs is a USB device or an SD
+ * card (not eMMC), or when the config file lists it (one path or glob per line). */
 bool device_is_removable(const char *path, dev_t devnum);
+
+/* The same, with the sysfs root, the udev data directory and the config file given (tests). */
+struct removable_roots {
+        const char *sysfs;      /* "/sys" */
+        const char *udev_data;  /* "/run/udev/data" */
+        const char *config;     /* SYSCONFDIR "/exfat-mountd/removable-devices" */
+};
+bool device_is_removable_at(const struct removable_roots *roots, const char *path, dev_t devnum);

@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "mountpoints.h"
 #include "readahead.h"
 #include "util.h"
 
@@ -30,7 +31,15 @@ int fuse_mount_device(const char *device, const char *mount_point, int fuse_fd, 
                  "fd=%d,rootmode=40000,user_id=%u,group_id=%u,allow_other,default_permissions,blksize=4096,"
                  "max_read=%u",
                  fuse_fd, (unsigned) uid, (unsigned) gid, FUSE_MAX_READ);
-        if (mount(device, mount_point, FUSE_TYPE, flags, data) < 0)
+        /* The target is the directory an fd opened without following symlinks names, not the
+         * path: a parent swapped for a symlink meanwhile cannot redirect the mount. */
+        _cleanup_close_ int target = -1;
+        int r = mountpoint_open(mount_point, &target);
+        if (r < 0)
+                return r;
+        char at[64];
+        snprintf(at, sizeof(at), "/proc/self/fd/%d", target);
+        if (mount(device, at, FUSE_TYPE, flags, data) < 0)
                 return -errno;
         return 0;
 }

@@ -4,8 +4,9 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* Mounts a fuseblk filesystem served through fuse_fd. Flags and data come only from typed,
- * validated values: never from caller strings. */
+/* Mounts a fuseblk filesystem served through fuse_fd on mount_point, opened with mountpoint_open()
+ * (no symlink followed, no FUSE entered). Flags and data come only from typed, validated values:
+ * never from caller strings. */
 int fuse_mount_device(const char *device, const char *mount_point, int fuse_fd, uid_t uid, gid_t gid,
                       bool read_only, bool noexec, bool sync);
 

@@ -24,54 +24,155 @@ enum request_kind {
         REQ_UNMOUNT,
 };
 
+/* At most this many requests of one uid wait for polkit at a time: an interactive check may last
+ * minutes, and each one costs a polkit query (and may have started a worker). */
+#define PENDING_PER_CALLER_MAX 8
+
+/* Parameters of a Mount or of a Label of an unmounted device, given to the Mount it claims. */
+struct claim {
+        struct mount_options opts;
+        uid_t owner;
+        gid_t gid;
+        char *user_name;
+};
+
 /* A request waiting for polkit. It names its Mount by id, not by pointer: the Mount may end (the
- * daemon may be stopping, or an Unmount's mount may go away) while polkit is asking for a password. */
-struct pending {
+ * daemon may be stopping, its worker may fail, another authorized request may take it) while
+ * polkit is asking for a password. A pending request reserves nothing: the first authorized
+ * request for a device gets it. */
+struct Pending {
         Manager *mgr;
+        Pending *prev, *next;
         enum request_kind kind;
+        sd_bus_message *request;
         dev_t devnum;
-        uint64_t mount_id;        /* Mount and Label of an unmounted device: the Mount started for it */
+        uint64_t mount_id;        /* Mount and Label of an unmounted device: the worker started for it */
         uid_t caller;
         char *device;             /* resolved path, a polkit detail */
         const char *actions[3];   /* all must be granted, checked in order */
-        unsigned n_actions, next;
+        unsigned n_actions, next_action;
         bool no_user_interaction;
         bool force;
+        bool dropped;             /* the caller left (or the daemon stops): polkit's answer is ignored */
+        bool waiting;             /* authorized; waits for the device's previous Mount to go away */
         char *label;
+        struct claim claim;
+        sd_bus_track *track;      /* the caller on the bus: its leaving drops the request */
 };
 
-static void pending_free(struct pending *p) {
+static void pending_free(Pending *p) {
+        if (!p)
+                return;
+        if (p->prev)
+                p->prev->next = p->next;
+        else if (p->mgr->pending == p)
+                p->mgr->pending = p->next;
+        if (p->next)
+                p->next->prev = p->prev;
+        sd_bus_track_unref(p->track);
+        sd_bus_message_unref(p->request);
+        options_done(&p->claim.opts);
+        free(p->claim.user_name);
         free(p->device);
         free(p->label);
         free(p);
 }
 
-/* The Mount a Mount or Label request started, while it still waits for polkit's answer (it may have
- * been given up meanwhile: the daemon is stopping). */
-static Mount *started(struct pending *p) {
-        Mount *m = p->mount_id ? manager_find_id(p->mgr, p->mount_id) : NULL;
-        return m && m->auth_pending ? m : NULL;
+static unsigned pending_count(Manager *mgr, uid_t caller) {
+        unsigned n = 0;
+        for (Pending *p = mgr->pending; p; p = p->next)
+                if (!p->dropped && p->caller == caller)
+                        n++;
+        return n;
 }
 
-static void pending_proceed(struct pending *p, sd_bus_message *request) {
+/* The worker a Mount or Label request started, while nobody else has taken it. */
+static Mount *own_mount(Pending *p) {
+        Mount *m = p->mount_id ? manager_find_id(p->mgr, p->mount_id) : NULL;
+        return m && !m->claimed ? m : NULL;
+}
+
+/* Gives the Mount what the request asked for, then lets it go on. */
+static void claim(Pending *p, Mount *m) {
+        m->purpose = p->kind == REQ_MOUNT ? PURPOSE_MOUNT : PURPOSE_LABEL;
+        options_done(&m->opts);
+        m->opts = p->claim.opts; /* takes the mount point string */
+        p->claim.opts = (struct mount_options) {};
+        m->mounted_by = p->caller;
+        m->owner = p->claim.owner;
+        m->gid = p->claim.gid;
+        free(m->user_name);
+        m->user_name = TAKE_PTR(p->claim.user_name);
+        free(m->new_label);
+        m->new_label = TAKE_PTR(p->label);
+        mount_authorized(m, p->request);
+}
+
+/* An authorized Mount or Label of an unmounted device: its own worker if nobody took it, else one
+ * that another, still unauthorized, request started, else a new one. Returns true when p waits
+ * for the device's previous Mount to go away. */
+static bool proceed_start(Pending *p) {
+        Mount *m = own_mount(p);
+
+        if (!m || !mount_claimable(m))
+                m = manager_find_devnum(p->mgr, p->devnum);
+        if (m && mount_claimable(m)) {
+                claim(p, m);
+                return false;
+        }
+        if (m && !m->claimed)
+                return true; /* a refused request's worker is going away: the device is free soon */
+        if (m) {
+                bool mounted = m->purpose == PURPOSE_MOUNT && m->state == STATE_MOUNTED;
+                if (p->kind == REQ_MOUNT && mounted)
+                        (void) sd_bus_reply_method_errorf(p->request, ERR_ALREADY_MOUNTED, "%s is already mounted on %s.",
+                                                          p->device, m->mount_point);
+                else
+                        (void) sd_bus_reply_method_errorf(p->request, ERR_BUSY, "%s is busy%s.", p->device,
+                                                          mounted ? " (mounted)" : " with another operation");
+                return false;
+        }
+        if (device_is_mounted(p->devnum) != 0) {
+                if (p->kind == REQ_MOUNT)
+                        (void) sd_bus_reply_method_errorf(p->request, ERR_ALREADY_MOUNTED, "%s is already mounted.", p->device);
+                else
+                        (void) sd_bus_reply_method_errorf(p->request, ERR_BUSY, "%s is mounted by someone else.", p->device);
+                return false;
+        }
+        int r = mount_new(p->mgr, p->device, p->devnum, &m);
+        if (r >= 0)
+                r = mount_begin(m);
+        if (r < 0) {
+                (void) sd_bus_reply_method_errorf(p->request, ERR_FAILED, "Cannot start a worker for %s: %s", p->device,
+                                                  strerr(r));
+                return false;
+        }
+        claim(p, m);
+        return false;
+}
+
+/* Frees p unless it waits for its device. */
+static void pending_proceed(Pending *p) {
+        sd_bus_message *request = p->request;
         Mount *m = manager_find_devnum(p->mgr, p->devnum);
         int r = 0;
 
         switch (p->kind) {
         case REQ_MOUNT:
         case REQ_LABEL_UNMOUNTED:
-                m = started(p);
-                if (m)
-                        mount_authorization_done(m, 0, NULL);
+                if (proceed_start(p)) {
+                        p->waiting = true;
+                        return;
+                }
                 break;
         case REQ_LABEL_MOUNTED:
-                if (!m || m->purpose != PURPOSE_MOUNT)
+                if (!m || !m->claimed || m->purpose != PURPOSE_MOUNT)
                         (void) sd_bus_reply_method_errorf(request, ERR_NOT_MOUNTED, "The device is no longer mounted.");
                 else
                         r = mount_set_label(m, request, p->label);
                 break;
         case REQ_UNMOUNT:
-                if (!m || m->purpose != PURPOSE_MOUNT)
+                if (!m || !m->claimed || m->purpose != PURPOSE_MOUNT)
                         (void) sd_bus_reply_method_errorf(request, ERR_NOT_MOUNTED, "The device is no longer mounted.");
                 else
                         r = mount_unmount(m, request, p->force);
@@ -79,88 +180,167 @@ static void pending_proceed(struct pending *p, sd_bus_message *request) {
         }
         if (r < 0)
                 (void) sd_bus_reply_method_errorf(request, ERR_FAILED, "Internal error: %s", strerr(r));
+        pending_free(p);
 }
 
-static int pending_authorize(struct pending *p, sd_bus_message *request);
+void manager_device_released(Manager *mgr, dev_t devnum) {
+        Pending *next;
 
-/* A started worker is stopped, and the request answered once it is gone; anything else is answered now. */
-static void refuse(struct pending *p, sd_bus_message *request, const sd_bus_error *error) {
-        if (p->kind == REQ_MOUNT || p->kind == REQ_LABEL_UNMOUNTED) {
-                Mount *m = started(p);
-                if (m)
-                        mount_authorization_done(m, -EACCES, error);
+        for (Pending *p = mgr->pending; p; p = next) {
+                next = p->next;
+                if (p->waiting && p->devnum == devnum) {
+                        p->waiting = false;
+                        pending_proceed(p);
+                        return; /* the first one takes the device; the others wait for it in turn */
+                }
+        }
+}
+
+static int pending_authorize(Pending *p);
+
+/* A worker started for p and not taken by anybody else is stopped, and the request answered once
+ * it is gone; anything else is answered now. */
+static void refuse(Pending *p, const sd_bus_error *error) {
+        Mount *m = own_mount(p);
+
+        if (m) {
+                mount_refused(m, p->request, error);
                 return;
         }
         if (sd_bus_error_is_set(error))
-                (void) sd_bus_reply_method_error(request, error);
+                (void) sd_bus_reply_method_error(p->request, error);
         else
-                (void) sd_bus_reply_method_errorf(request, ERR_NOT_AUTHORIZED, "Not authorized.");
+                (void) sd_bus_reply_method_errorf(p->request, ERR_NOT_AUTHORIZED, "Not authorized.");
+}
+
+/* The request is given up before polkit answered: its worker goes at once, and polkit's answer,
+ * when it comes, finds nothing to do. */
+static void pending_drop(Pending *p, const sd_bus_error *error) {
+        Mount *m = own_mount(p);
+
+        p->dropped = true;
+        if (m)
+                mount_refused(m, error ? p->request : NULL, error);
+        else if (error)
+                (void) sd_bus_reply_method_error(p->request, error);
+        p->mount_id = 0;
+        if (p->waiting)
+                pending_free(p); /* polkit has answered already: nobody else holds p */
+}
+
+void manager_drop_pending(Manager *mgr) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        Pending *next;
+
+        (void) sd_bus_error_set(&e, ERR_FAILED, "exfat-mountd is stopping.");
+        for (Pending *p = mgr->pending; p; p = next) {
+                next = p->next;
+                if (!p->dropped)
+                        pending_drop(p, &e);
+        }
+        sd_bus_error_free(&e);
+}
+
+/* The caller left the bus (Ctrl-C at a password prompt, say): authorize.c withdraws the check from
+ * polkit; everything the request holds goes now. */
+static int on_caller_gone(sd_bus_track *track, void *userdata) {
+        Pending *p = userdata;
+
+        if (p->dropped)
+                return 1;
+        log_info("%s %s: uid %u left before polkit answered; dropping the request", sd_bus_message_get_member(p->request),
+                 p->device, (unsigned) p->caller);
+        pending_drop(p, NULL);
+        /* Positive: handled (sd-bus would call a handler that returns 0 again). */
+        return 1;
 }
 
 static void on_authorized(sd_bus_message *request, int result, const sd_bus_error *error, void *userdata) {
-        struct pending *p = userdata;
+        Pending *p = userdata;
 
-        if (result < 0) {
-                char who[32];
-                snprintf(who, sizeof(who), "uid %u", (unsigned) p->caller);
-                log_info("%s refused for %s (%s %s): %s", p->actions[p->next], who, sd_bus_message_get_member(request),
-                         p->device, error && error->message ? error->message : strerr(result));
-                refuse(p, request, error);
+        if (p->dropped) {
                 pending_free(p);
                 return;
         }
-        p->next++;
-        (void) pending_authorize(p, request);
+        if (result < 0) {
+                log_info("%s refused for uid %u (%s %s): %s", p->actions[p->next_action], (unsigned) p->caller,
+                         sd_bus_message_get_member(request), p->device,
+                         error && error->message ? error->message : strerr(result));
+                refuse(p, error);
+                pending_free(p);
+                return;
+        }
+        p->next_action++;
+        (void) pending_authorize(p);
 }
 
 /* Walks through the actions; the last answer proceeds with the request. Frees p at the end. */
-static int pending_authorize(struct pending *p, sd_bus_message *request) {
-        while (p->next < p->n_actions) {
-                int r = authorize_check(request, p->caller, p->actions[p->next], p->device, p->no_user_interaction,
-                                        on_authorized, p);
+static int pending_authorize(Pending *p) {
+        while (p->next_action < p->n_actions) {
+                int r = authorize_check(p->request, p->caller, p->actions[p->next_action], p->device,
+                                        p->no_user_interaction, on_authorized, p);
                 if (r == 0)
                         return 0; /* on_authorized continues */
                 if (r < 0) {
-                        log_error("cannot check authorization for %s: %s", p->actions[p->next], strerr(r));
+                        log_error("cannot check authorization for %s: %s", p->actions[p->next_action], strerr(r));
                         sd_bus_error e = SD_BUS_ERROR_NULL;
                         (void) sd_bus_error_setf(&e, ERR_NOT_AUTHORIZED, "Cannot check authorization: %s", strerr(r));
-                        refuse(p, request, &e);
+                        refuse(p, &e);
                         sd_bus_error_free(&e);
                         pending_free(p);
                         return 0;
                 }
-                p->next++;
+                p->next_action++;
         }
-        pending_proceed(p, request);
-        pending_free(p);
+        pending_proceed(p);
         return 0;
 }
 
-static struct pending *pending_new(Manager *mgr, enum request_kind kind, const char *device, dev_t devnum, uid_t caller,
-                                   bool no_ui) {
-        struct pending *p = calloc(1, sizeof(*p));
+static int pending_new(Manager *mgr, sd_bus_message *request, enum request_kind kind, const char *device, dev_t devnum,
+                       uid_t caller, bool no_ui, Pending **ret, sd_bus_error *error) {
+        if (caller != 0 && pending_count(mgr, caller) >= PENDING_PER_CALLER_MAX)
+                return sd_bus_error_setf(error, ERR_BUSY,
+                                         "Too many of your requests are waiting for authorization (at most %d).",
+                                         PENDING_PER_CALLER_MAX);
+        Pending *p = calloc(1, sizeof(*p));
         if (!p)
-                return NULL;
-        p->device = strdup(device);
-        if (!p->device) {
-                free(p);
-                return NULL;
-        }
+                return -ENOMEM;
         p->mgr = mgr;
+        p->next = mgr->pending;
+        if (p->next)
+                p->next->prev = p;
+        mgr->pending = p;
+        p->request = sd_bus_message_ref(request);
         p->kind = kind;
         p->devnum = devnum;
         p->caller = caller;
         p->no_user_interaction = no_ui;
-        return p;
+        p->device = strdup(device);
+        int r = p->device ? 0 : -ENOMEM;
+        if (r >= 0 && caller != 0) {
+                r = sd_bus_track_new(mgr->bus, &p->track, on_caller_gone, p);
+                if (r >= 0)
+                        r = sd_bus_track_add_sender(p->track, request);
+        }
+        if (r < 0) {
+                pending_free(p);
+                return r;
+        }
+        *ret = p;
+        return 0;
 }
 
-/* polkit and systemd each take tens of milliseconds: the worker's unit starts while polkit decides.
- * The Mount holds back everything that matters (the device, the reply) until the answer. */
-static int start_and_authorize(Mount *m, struct pending *p, sd_bus_message *msg) {
-        p->mount_id = m->id;
-        m->auth_pending = true;
-        (void) mount_begin(m, msg);
-        return pending_authorize(p, msg) < 0 ? -EIO : 1;
+/* polkit and systemd each take tens of milliseconds: the worker's unit starts while polkit decides,
+ * unless the device has a worker already (another request's, not yet authorized either: whichever
+ * is authorized first takes it). The Mount holds back everything that matters (the device, the
+ * reply) until an authorized request claims it. */
+static int start_and_authorize(Pending *p) {
+        Mount *m;
+
+        if (!manager_find_devnum(p->mgr, p->devnum) && mount_new(p->mgr, p->device, p->devnum, &m) >= 0 &&
+            mount_begin(m) >= 0)
+                p->mount_id = m->id;
+        return pending_authorize(p) < 0 ? -EIO : 1;
 }
 
 static int check_device_arg(const char *device, sd_bus_error *error) {
@@ -239,14 +419,16 @@ static int method_mount(sd_bus_message *msg, void *userdata, sd_bus_error *error
         if (r < 0)
                 goto fail;
 
+        /* A Mount nobody is authorized for yet does not count: whichever request polkit allows first
+         * gets the device. */
         m = manager_find_devnum(mgr, devnum);
-        if (m) {
+        if (m && m->claimed) {
                 r = sd_bus_error_setf(error, m->state == STATE_MOUNTED ? ERR_ALREADY_MOUNTED : ERR_BUSY,
                                       m->state == STATE_MOUNTED ? "%s is already mounted on %s." : "%s is busy%s.",
                                       path, m->state == STATE_MOUNTED ? m->mount_point : "");
                 goto fail;
         }
-        r = device_is_mounted(devnum);
+        r = m ? 0 : device_is_mounted(devnum);
         if (r != 0) {
                 r = sd_bus_error_setf(error, ERR_ALREADY_MOUNTED, "%s is already mounted.", path);
                 goto fail;
@@ -254,24 +436,16 @@ static int method_mount(sd_bus_message *msg, void *userdata, sd_bus_error *error
 
         bool system = !device_is_removable(path, devnum) || o.mount_point || (o.has_uid && o.uid != caller) ||
                       (o.has_gid && o.gid != caller_gid);
-        struct pending *p = pending_new(mgr, REQ_MOUNT, path, devnum, caller, o.no_user_interaction);
-        if (!p) {
-                r = -ENOMEM;
+        Pending *p;
+        r = pending_new(mgr, msg, REQ_MOUNT, path, devnum, caller, o.no_user_interaction, &p, error);
+        if (r < 0)
                 goto fail;
-        }
         p->actions[p->n_actions++] = system ? ACTION_MOUNT_SYSTEM : ACTION_MOUNT;
-
-        r = mount_new(mgr, PURPOSE_MOUNT, path, devnum, &m);
-        if (r < 0) {
-                pending_free(p);
-                goto fail;
-        }
-        m->opts = o; /* takes the mount point string */
-        m->mounted_by = caller;
-        m->owner = owner;
-        m->gid = o.has_gid ? o.gid : owner_gid;
-        m->user_name = TAKE_PTR(user);
-        return start_and_authorize(m, p, msg);
+        p->claim.opts = o; /* takes the mount point string */
+        p->claim.owner = owner;
+        p->claim.gid = o.has_gid ? o.gid : owner_gid;
+        p->claim.user_name = TAKE_PTR(user);
+        return start_and_authorize(p);
 
 fail:
         options_done(&o);
@@ -311,16 +485,20 @@ static int method_label(sd_bus_message *msg, void *userdata, sd_bus_error *error
         if (r < 0)
                 return r;
 
+        /* As for Mount, a Mount nobody is authorized for yet does not count. */
         m = manager_find_devnum(mgr, devnum);
-        if (m && (m->purpose != PURPOSE_MOUNT || m->state != STATE_MOUNTED || m->step != STEP_SERVING))
+        if (m && !m->claimed)
+                m = NULL;
+        else if (m && (m->purpose != PURPOSE_MOUNT || m->state != STATE_MOUNTED || m->step != STEP_SERVING))
                 return sd_bus_error_setf(error, ERR_BUSY, "%s is busy with another operation.", path);
-        if (!m && device_is_mounted(devnum) != 0)
+        if (!m && !manager_find_devnum(mgr, devnum) && device_is_mounted(devnum) != 0)
                 return sd_bus_error_setf(error, ERR_BUSY, "%s is mounted by someone else.", path);
 
-        struct pending *p = pending_new(mgr, m ? REQ_LABEL_MOUNTED : REQ_LABEL_UNMOUNTED, path, devnum, caller,
-                                        o.no_user_interaction);
-        if (!p)
-                return -ENOMEM;
+        Pending *p;
+        r = pending_new(mgr, msg, m ? REQ_LABEL_MOUNTED : REQ_LABEL_UNMOUNTED, path, devnum, caller,
+                        o.no_user_interaction, &p, error);
+        if (r < 0)
+                return r;
         p->label = strdup(label);
         if (!p->label) {
                 pending_free(p);
@@ -334,18 +512,11 @@ static int method_label(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 p->actions[p->n_actions++] = ACTION_UNMOUNT_OTHERS;
 
         if (!m) {
-                Mount *n;
-                r = mount_new(mgr, PURPOSE_LABEL, path, devnum, &n);
-                if (r < 0) {
-                        pending_free(p);
-                        return r;
-                }
-                n->mounted_by = n->owner = caller;
-                n->gid = 0;
-                n->new_label = TAKE_PTR(p->label);
-                return start_and_authorize(n, p, msg);
+                p->claim.owner = caller;
+                p->claim.gid = 0;
+                return start_and_authorize(p);
         }
-        return pending_authorize(p, msg) < 0 ? -EIO : 1;
+        return pending_authorize(p) < 0 ? -EIO : 1;
 }
 
 int manager_handle_unmount(Manager *mgr, Mount *m, sd_bus_message *msg, const struct mount_options *o,
@@ -356,16 +527,17 @@ int manager_handle_unmount(Manager *mgr, Mount *m, sd_bus_message *msg, const st
         r = authorize_caller_uid(msg, &caller);
         if (r < 0)
                 return r;
-        if (m->purpose != PURPOSE_MOUNT || m->state == STATE_MOUNTING)
+        if (!m->claimed || m->purpose != PURPOSE_MOUNT || m->state == STATE_MOUNTING)
                 return sd_bus_error_setf(error, ERR_NOT_MOUNTED, "%s is not mounted yet.", m->device);
 
-        struct pending *p = pending_new(mgr, REQ_UNMOUNT, m->device, m->devnum, caller, o->no_user_interaction);
-        if (!p)
-                return -ENOMEM;
+        Pending *p;
+        r = pending_new(mgr, msg, REQ_UNMOUNT, m->device, m->devnum, caller, o->no_user_interaction, &p, error);
+        if (r < 0)
+                return r;
         p->force = o->force;
         if (caller != m->mounted_by)
                 p->actions[p->n_actions++] = ACTION_UNMOUNT_OTHERS;
-        return pending_authorize(p, msg) < 0 ? -EIO : 1;
+        return pending_authorize(p) < 0 ? -EIO : 1;
 }
 
 static int method_unmount(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

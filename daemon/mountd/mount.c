@@ -4,6 +4,7 @@
  * timeout, so a stuck or hostile worker never holds up the daemon. */
 #include "mountd.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -39,14 +40,14 @@ static void on_link_message(void *userdata, enum link_type type, const union lin
 static void on_link_gone(void *userdata, int reason);
 static const struct link_handlers handlers = { on_link_message, on_link_gone };
 
-int mount_new(Manager *mgr, enum mount_purpose purpose, const char *device, dev_t devnum, Mount **ret) {
+int mount_new(Manager *mgr, const char *device, dev_t devnum, Mount **ret) {
         Mount *m = calloc(1, sizeof(*m));
         if (!m)
                 return -ENOMEM;
         static uint64_t last_id;
         m->manager = mgr;
         m->id = ++last_id;
-        m->purpose = purpose;
+        m->purpose = PURPOSE_MOUNT;
         m->devnum = devnum;
         m->sock = -1;
         m->device_fd = -1;
@@ -192,11 +193,10 @@ static void detach(Mount *m) {
         m->mounted = false;
 }
 
-/* The end of every Mount: whatever is left of it goes, then the object itself, unless polkit has
- * not answered yet: then the Mount stays (the device reserved, the request unanswered) until it
- * does, so that a caller polkit refuses learns nothing but that. */
+/* The end of every Mount: whatever is left of it goes, then the object itself. */
 static void finish(Mount *m) {
         bool was_recorded = m->recorded;
+        dev_t devnum = m->devnum;
 
         if (!m->finished) {
                 detach(m);
@@ -212,14 +212,13 @@ static void finish(Mount *m) {
                 m->io = sd_event_source_disable_unref(m->io);
                 disarm_timer(m);
         }
-        if (m->auth_pending)
-                return; /* mount_authorization_done() finishes */
         /* Only now, with everything gone: the caller may retry or unplug at once. */
         reply_ok(m);
         Manager *mgr = m->manager;
         mount_free(m);
         if (was_recorded)
                 (void) state_save(mgr);
+        manager_device_released(mgr, devnum);
         if (mgr->stopping && !mgr->mounts)
                 (void) sd_event_exit(mgr->event, 0);
 }
@@ -276,6 +275,20 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         case STEP_STOPPING:
                 log_warning("%s: %s did not go away in time after being stopped", m->device, m->unit);
                 finish(m);
+                return 0;
+        case STEP_WAIT_LABEL_SET:
+                if (m->label_adopted) {
+                        /* Recorded by a daemon that may have died before it sent the label: the
+                         * worker may never have been asked. It serves on. */
+                        log_warning("%s: no answer to a relabel asked before the restart; serving on", m->device);
+                        m->label_adopted = false;
+                        m->new_label = mfree(m->new_label);
+                        m->step = STEP_SERVING;
+                        (void) state_save(m->manager);
+                        return 0;
+                }
+                snprintf(why, sizeof(why), "worker did not answer in time (%s)", step_to_string(m->step));
+                mount_abandon(m, why);
                 return 0;
         case STEP_WAIT_EXIT:
                 /* Clean and answered, but the process lingers: no need to wait for it. */
@@ -449,12 +462,17 @@ static int establish_mount(Mount *m) {
 static void send_label(Mount *m) {
         struct link_set_label l = {};
         snprintf(l.label, sizeof(l.label), "%s", m->new_label);
+        m->step = STEP_WAIT_LABEL_SET;
+        /* Recorded before it is sent: a daemon restarted while the worker relabels then expects
+         * its answer instead of taking it for a protocol violation. */
+        if (m->purpose == PURPOSE_MOUNT)
+                (void) state_save(m->manager);
+        log_debug("%s: asking the worker to set the label", m->device);
         int r = link_send(m->sock, LINK_SET_LABEL, &l, sizeof(l), -1);
         if (r < 0) {
                 mount_abandon(m, "could not send the label to the worker");
                 return;
         }
-        m->step = STEP_WAIT_LABEL_SET;
         (void) arm_timer(m, TIMEOUT_LABEL);
 }
 
@@ -628,16 +646,18 @@ static void on_label_set(Mount *m, const struct link_status *s) {
                 }
                 if (m->purpose == PURPOSE_MOUNT) {
                         mount_object_changed(m, "Label");
-                        (void) state_save(m->manager);
                         reply_ok(m);
                 }
         }
         free(m->new_label);
         m->new_label = NULL;
+        m->label_adopted = false;
         if (m->purpose == PURPOSE_LABEL)
                 send_shutdown(m); /* the reply waits for the flush */
-        else
+        else {
                 m->step = STEP_SERVING;
+                (void) state_save(m->manager);
+        }
 }
 
 static void on_clean(Mount *m, const struct link_status *s) {
@@ -676,7 +696,7 @@ static void on_link_message(void *userdata, enum link_type type, const union lin
                         return;
                 }
                 m->hello = true;
-                if (m->authorized)
+                if (m->claimed)
                         send_device(m);
                 else
                         disarm_timer(m); /* polkit may be asking for a password: it has its own timeout */
@@ -758,28 +778,29 @@ static int open_device(Mount *m) {
         return 0;
 }
 
-void mount_authorization_done(Mount *m, int result, const sd_bus_error *error) {
-        m->auth_pending = false;
-        if (result < 0) {
-                /* The refusal is the answer, whatever else went wrong meanwhile. */
+bool mount_claimable(Mount *m) {
+        return !m->claimed && !m->finished && m->step == STEP_STARTING;
+}
+
+void mount_refused(Mount *m, sd_bus_message *request, const sd_bus_error *error) {
+        assert(!m->claimed);
+        if (request) {
+                /* The refusal is the answer, whatever else went wrong meanwhile; it leaves once
+                 * the worker is gone, so that the caller's next request finds the device free. */
+                m->request = sd_bus_message_ref(request);
                 sd_bus_error_free(&m->error);
                 if (sd_bus_error_is_set(error))
                         (void) sd_bus_error_copy(&m->error, error);
                 else
                         (void) sd_bus_error_set(&m->error, ERR_NOT_AUTHORIZED, "Not authorized.");
-                if (m->finished)
-                        finish(m);
-                else
-                        stop_worker(m);
-                return;
         }
-        m->authorized = true;
-        if (m->finished) {
-                finish(m); /* answers what went wrong */
-                return;
-        }
-        if (m->step != STEP_STARTING)
-                return;
+        stop_worker(m);
+}
+
+void mount_authorized(Mount *m, sd_bus_message *request) {
+        assert(mount_claimable(m));
+        m->claimed = true;
+        m->request = sd_bus_message_ref(request);
         if (open_device(m) < 0) {
                 stop_worker(m);
                 return;
@@ -789,10 +810,9 @@ void mount_authorization_done(Mount *m, int result, const sd_bus_error *error) {
                 send_device(m);
 }
 
-int mount_begin(Mount *m, sd_bus_message *request) {
+int mount_begin(Mount *m) {
         int sv[2], r;
 
-        m->request = sd_bus_message_ref(request);
         m->step = STEP_STARTING;
         r = units_worker_name(m->device, &m->unit);
         if (r < 0)
@@ -822,7 +842,7 @@ fail:
         fail_later(m, ERR_FAILED, "Cannot start a worker for %s: %s", m->device, strerr(r));
         m->unit_stopping = true;
         finish(m);
-        return 0;
+        return r;
 }
 
 static int umount_thread(void *arg) {
@@ -924,6 +944,14 @@ int mount_adopt(Mount *m, int sock) {
         m->sock = sock;
         m->state = STATE_MOUNTED;
         m->step = STEP_SERVING;
+        if (m->new_label) {
+                /* The previous daemon asked the worker for a new label: its answer is still due.
+                 * Nobody waits for the reply any more. */
+                m->step = STEP_WAIT_LABEL_SET;
+                m->label_adopted = true;
+                (void) arm_timer(m, TIMEOUT_LABEL);
+        }
+        m->claimed = true;
         m->mounted = true;
         m->hello = m->job_done = true;
         m->fd_stored = true;
@@ -937,15 +965,12 @@ void manager_stop(Manager *mgr) {
         Mount *next;
 
         mgr->stopping = true;
+        /* Not worth waiting for a password: the answer would come too late. Unclaimed Mounts
+         * are stopped with their requests. */
+        manager_drop_pending(mgr);
         for (Mount *m = mgr->mounts; m; m = next) {
                 next = m->next;
-                if (m->auth_pending) {
-                        /* Not worth waiting for a password: the answer would come too late. */
-                        sd_bus_error e = SD_BUS_ERROR_NULL;
-                        (void) sd_bus_error_set(&e, ERR_FAILED, "exfat-mountd is stopping.");
-                        mount_authorization_done(m, -ECANCELED, &e);
-                        sd_bus_error_free(&e);
-                } else if (m->state == STATE_MOUNTED && m->step == STEP_SERVING && !m->request) {
+                if (m->state == STATE_MOUNTED && m->step == STEP_SERVING && !m->request) {
                         log_info("%s: unmounting %s: the daemon is stopping", m->device, m->mount_point);
                         (void) mount_unmount(m, NULL, true);
                 }

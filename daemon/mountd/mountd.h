@@ -21,11 +21,13 @@
 
 typedef struct Manager Manager;
 typedef struct Mount Mount;
+typedef struct Pending Pending;
 
 struct Manager {
         sd_event *event;
         sd_bus *bus;
         Mount *mounts;                 /* every Mount, mounted or in flight */
+        Pending *pending;              /* requests waiting for polkit (manager.c) */
         sd_bus_slot *job_removed_slot; /* systemd JobRemoved, dispatched to Mounts by job path */
         bool under_systemd;            /* NOTIFY_SOCKET set: the fd store is available */
         bool stopping;                 /* the unit is being stopped: unmount everything, then exit */
@@ -95,10 +97,10 @@ struct Mount {
         bool job_done;
         bool hello;
         /* The worker starts while polkit decides; nothing reaches it (no device opened, no fd sent, no
-         * mount point) before authorized, and no reply leaves while auth_pending. */
-        bool auth_pending;
-        bool authorized;
-        bool finished;            /* cleaned up; kept only until polkit answers, then freed */
+         * mount point) before an authorized request claims the Mount. Until then the Mount holds
+         * no request and reserves nothing: the first authorized request for the device takes it. */
+        bool claimed;
+        bool finished;            /* cleaned up (only while a thread still runs) */
         bool fd_stored;
         bool recorded;            /* in the state file */
         bool unit_stopping;
@@ -111,23 +113,30 @@ struct Mount {
 
         sd_bus_message *request;  /* the call answered when the current operation ends */
         sd_bus_error error;       /* why it failed, answered once the worker is gone */
-        char *new_label;          /* for a Label in progress */
+        char *new_label;          /* for a Label in progress (recorded: a restarted daemon awaits the answer) */
+        bool label_adopted;       /* that Label was asked by the previous daemon */
 };
 
 /* mount.c: the life of a Mount. */
-int mount_new(Manager *mgr, enum mount_purpose purpose, const char *device, dev_t devnum, Mount **ret);
+/* A new, unclaimed Mount of device, in the registry. */
+int mount_new(Manager *mgr, const char *device, dev_t devnum, Mount **ret);
 void mount_free(Mount *m);
 Mount *manager_find_mount(Manager *mgr, const char *device_or_mount_point);
 Mount *manager_find_devnum(Manager *mgr, dev_t devnum);
 Mount *manager_find_id(Manager *mgr, uint64_t id);
-/* Starts the worker at once, while polkit may still be deciding (set auth_pending before); the
- * request is answered when the mount (or label) has finished or failed, and never before
- * mount_authorization_done(). */
-int mount_begin(Mount *m, sd_bus_message *request);
-/* polkit's answer (result 0: authorized; error says why not): on yes the device is opened and
- * handed over once the worker said HELLO; on no the worker is stopped and the request answered
- * with error once it is gone. */
-void mount_authorization_done(Mount *m, int result, const sd_bus_error *error);
+/* Starts the worker's unit, possibly while polkit is still deciding. On failure m is gone
+ * (nothing was answered: an unclaimed Mount holds no request) and -errno is returned. */
+int mount_begin(Mount *m);
+/* True while an authorized request may still take m over: unclaimed, and the worker was sent
+ * nothing yet. */
+bool mount_claimable(Mount *m);
+/* An authorized request takes m (purpose, options, owner set by the caller before): the device is
+ * opened and handed over once the worker said HELLO; request is answered when the mount (or label)
+ * has finished or failed. */
+void mount_authorized(Mount *m, sd_bus_message *request);
+/* The unclaimed m is not wanted (its starter was refused or left): the worker is stopped, and
+ * request (if any) answered with error once it is gone. */
+void mount_refused(Mount *m, sd_bus_message *request, const sd_bus_error *error);
 int mount_unmount(Mount *m, sd_bus_message *request, bool force);
 int mount_set_label(Mount *m, sd_bus_message *request, const char *label);
 /* Ends a Mount whatever its state: detaches, stops the worker, removes the object. why is logged. */
@@ -151,3 +160,7 @@ int manager_export(Manager *mgr);
  * caller's rights, then unmounts. */
 int manager_handle_unmount(Manager *mgr, Mount *m, sd_bus_message *msg, const struct mount_options *o,
                            sd_bus_error *error);
+/* A Mount of devnum is gone: requests authorized meanwhile that waited for it go on. */
+void manager_device_released(Manager *mgr, dev_t devnum);
+/* The daemon is stopping: requests still waiting for polkit are answered and dropped. */
+void manager_drop_pending(Manager *mgr);

@@ -124,12 +124,125 @@ bool mountpoint_is_mounted(const char *path) {
         return a.st_dev != b.st_dev || a.st_ino == b.st_ino;
 }
 
-static int dir_is_empty(const char *path) {
-        DIR *d = opendir(path);
+/* The mount an fd lies on, from fdinfo: no question to the file system itself. */
+static int mount_id_of(int fd) {
+        char p[64];
+        snprintf(p, sizeof(p), "/proc/self/fdinfo/%d", fd);
+        _cleanup_fclose_ FILE *f = fopen(p, "re");
+        char line[256];
+        int id;
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "mnt_id: %d", &id) == 1)
+                        return id;
+        return -EIO;
+}
+
+/* 1 when mount id is a FUSE file system (fuse, fuseblk, fuse.sshfs, ...): a lookup there waits for
+ * its server, which may be stalled (one of our own workers, or a user's sshfs). */
+static int mount_is_fuse(int id) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+
+        if (!f)
+                return -errno;
+        while (getline(&line, &size, f) >= 0) {
+                char type[64];
+                int this;
+                const char *sep = strstr(line, " - ");
+                if (sscanf(line, "%d ", &this) != 1 || this != id)
+                        continue;
+                if (!sep || sscanf(sep, " - %63s", type) != 1)
+                        return -EIO;
+                return strncmp(type, "fuse", 4) == 0;
+        }
+        return -ENOENT;
+}
+
+/* One step of a walk: name in dir (on mount dir_mnt), never a symlink, never into FUSE, a directory. */
+static int step(int dir, int dir_mnt, const char *name, int *ret_fd, int *ret_mnt) {
+        struct stat st;
+        int mnt, r;
+
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+                return -EINVAL;
+        /* O_PATH|O_NOFOLLOW: a symlink is opened as itself, and refused below. */
+        _cleanup_close_ int fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        mnt = mount_id_of(fd);
+        if (mnt < 0)
+                return mnt;
+        if (mnt != dir_mnt) {
+                /* Checked before fstat(): even a stat of a FUSE inode may wait for its server. */
+                r = mount_is_fuse(mnt);
+                if (r != 0)
+                        return r < 0 ? r : -EXDEV;
+        }
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISLNK(st.st_mode))
+                return -ELOOP;
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        *ret_fd = TAKE_FD(fd);
+        *ret_mnt = mnt;
+        return 0;
+}
+
+/* Opens the first len bytes of path (absolute) from "/", one component at a time, through steps. */
+static int walk(const char *path, size_t len, int *ret_fd, int *ret_mnt) {
+        _cleanup_close_ int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        char name[NAME_MAX + 1];
+        int mnt, r;
+
+        if (fd < 0)
+                return -errno;
+        if (path[0] != '/')
+                return -EINVAL;
+        mnt = mount_id_of(fd);
+        if (mnt < 0)
+                return mnt;
+        for (size_t at = 1; at < len;) {
+                size_t n = strcspn(path + at, "/");
+                if (n > len - at)
+                        n = len - at;
+                if (n == 0 || n > NAME_MAX)
+                        return -EINVAL;
+                memcpy(name, path + at, n);
+                name[n] = 0;
+                int next;
+                r = step(fd, mnt, name, &next, &mnt);
+                if (r < 0)
+                        return r;
+                closep(&fd);
+                fd = next;
+                at += n + 1;
+        }
+        *ret_fd = TAKE_FD(fd);
+        if (ret_mnt)
+                *ret_mnt = mnt;
+        return 0;
+}
+
+int mountpoint_open(const char *path, int *ret_fd) {
+        return walk(path, strlen(path), ret_fd, NULL);
+}
+
+static int fd_dir_is_empty(int fd) {
+        int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         struct dirent *de;
         int r = 1;
-        if (!d)
+        if (dfd < 0)
                 return -errno;
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                r = -errno;
+                close(dfd);
+                return r;
+        }
         while ((de = readdir(d)))
                 if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
                         r = 0;
@@ -139,26 +252,46 @@ static int dir_is_empty(const char *path) {
         return r;
 }
 
-int mountpoint_create_custom(const char *path, bool *ret_created) {
-        struct stat st;
-        if (mkdir(path, 0700) == 0) {
-                *ret_created = true;
-                return 0;
-        }
-        if (errno != EEXIST)
-                return -errno;
-        /* lstat: a symlink planted there must not redirect the mount. */
-        if (lstat(path, &st) < 0)
-                return -errno;
-        if (!S_ISDIR(st.st_mode))
-                return -ENOTDIR;
-        if (mountpoint_is_mounted(path))
-                return -EBUSY;
-        int r = dir_is_empty(path);
+/* The last component, in parent: an empty directory that is not a mount point. */
+static int check_target(int parent, int parent_mnt, const char *name) {
+        _cleanup_close_ int fd = -1;
+        int mnt, r;
+
+        r = step(parent, parent_mnt, name, &fd, &mnt);
+        if (r == -EXDEV)
+                return -EBUSY; /* a FUSE mount is there */
         if (r < 0)
                 return r;
-        if (r == 0)
-                return -ENOTEMPTY;
-        *ret_created = false;
+        if (mnt != parent_mnt)
+                return -EBUSY;
+        r = fd_dir_is_empty(fd);
+        if (r < 0)
+                return r;
+        return r ? 0 : -ENOTEMPTY;
+}
+
+int mountpoint_create_custom(const char *path, bool *ret_created) {
+        _cleanup_close_ int parent = -1;
+        const char *slash = strrchr(path, '/');
+        bool created = false;
+        int mnt, r;
+
+        /* Never anything directly in "/": not a new directory there, not an existing one. */
+        if (path[0] != '/' || !slash || slash == path || !slash[1])
+                return -EPERM;
+        r = walk(path, (size_t) (slash - path), &parent, &mnt);
+        if (r < 0)
+                return r;
+        if (mkdirat(parent, slash + 1, 0700) == 0)
+                created = true;
+        else if (errno != EEXIST)
+                return -errno;
+        r = check_target(parent, mnt, slash + 1);
+        if (r < 0) {
+                if (created)
+                        (void) unlinkat(parent, slash + 1, AT_REMOVEDIR);
+                return r;
+        }
+        *ret_created = created;
         return 0;
 }

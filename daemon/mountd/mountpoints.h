@@ -12,9 +12,17 @@ char *mountpoint_sanitize(const char *label);
  * label, else the uuid, else "disk", with a numeric suffix when taken. */
 int mountpoint_create_default(const char *user, uid_t uid, const char *label, const char *uuid, char **ret_path);
 
-/* A caller-chosen mount point: an existing empty directory that is not a mount point, or a new one
- * (its parent must exist). *ret_created says whether we made it. */
+/* A caller-chosen mount point (policy_mount_point_allowed() said yes): an existing empty directory
+ * that is not a mount point, or a new one in an existing parent, never directly in "/". The path is
+ * walked from "/" without following any symlink and without entering a FUSE file system. -ELOOP for
+ * a symlink on the way, -EXDEV for FUSE, -ENOTEMPTY, -EBUSY (a mount point), -EPERM (in "/"), other
+ * -errno. *ret_created says whether we made it. */
 int mountpoint_create_custom(const char *path, bool *ret_created);
+
+/* An O_PATH fd of path (absolute, canonical), opened one component at a time from "/" with
+ * O_NOFOLLOW and never through a FUSE file system: once open, no rename or symlink swapped in for
+ * a parent changes what it names. Mount on it through /proc/self/fd/N. */
+int mountpoint_open(const char *path, int *ret_fd);
 
 /* True when path is a mount point (different device or mount id from its parent). */
 bool mountpoint_is_mounted(const char *path);

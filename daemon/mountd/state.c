@@ -17,7 +17,9 @@
 #include "util.h"
 
 #define STATE_FILE MOUNTD_STATE_DIR "/mounts"
-#define STATE_VERSION "exfat-mountd-state-2"
+#define STATE_VERSION "exfat-mountd-state-3"
+/* Version 2 had no pending label field; its lines are read as version 3 without one. */
+#define STATE_VERSION_2 "exfat-mountd-state-2"
 #define N_FIELDS 13
 
 static int fd_name(Mount *m) {
@@ -122,6 +124,8 @@ int state_save(Manager *mgr) {
                 put_field(f, m->uuid);
                 put_field(f, m->unit);
                 put_field(f, m->fdname);
+                /* A relabel in flight: its answer is due to whichever daemon runs then. */
+                put_field(f, m->step == STEP_WAIT_LABEL_SET ? m->new_label : NULL);
                 fputc('\n', f);
         }
         r = fflush(f) == 0 && fsync(fd) == 0 ? 0 : -errno;
@@ -166,14 +170,16 @@ static void clean_up_record(Manager *mgr, dev_t devnum, const char *mp, bool cre
 static int restore_one(Manager *mgr, char *line, struct stored_fd *fds, int n_fds) {
         unsigned maj, min, owner, gid, by;
         int ro, created, dirty, established, pos = 0;
-        char *fields[6] = {};
+        char *fields[7] = {};
         int r = -EBADMSG;
 
         if (sscanf(line, "%u:%u %u %u %u %d %d %d %d%n", &maj, &min, &owner, &gid, &by, &ro, &created, &dirty,
                    &established, &pos) != 9)
                 return -EBADMSG;
         char *save = NULL, *tok = strtok_r(line + pos, " \n", &save);
-        for (int i = 0; i < 6; i++, tok = strtok_r(NULL, " \n", &save)) {
+        for (int i = 0; i < 7; i++, tok = strtok_r(NULL, " \n", &save)) {
+                if (!tok && i == 6)
+                        break; /* version 2: no pending label */
                 if (!tok || !(fields[i] = get_field(tok)))
                         goto out;
         }
@@ -194,7 +200,7 @@ static int restore_one(Manager *mgr, char *line, struct stored_fd *fds, int n_fd
         }
 
         Mount *m;
-        r = mount_new(mgr, PURPOSE_MOUNT, device, devnum, &m);
+        r = mount_new(mgr, device, devnum, &m);
         if (r < 0) {
                 close(sock);
                 goto out;
@@ -210,6 +216,8 @@ static int restore_one(Manager *mgr, char *line, struct stored_fd *fds, int n_fd
         m->uuid = TAKE_PTR(fields[3]);
         m->unit = TAKE_PTR(fields[4]);
         m->fdname = TAKE_PTR(fields[5]);
+        if (fields[6] && *fields[6])
+                m->new_label = TAKE_PTR(fields[6]);
         r = mount_adopt(m, sock);
         if (r < 0) {
                 log_error("%s: cannot re-adopt: %s", m->device, strerr(r));
@@ -218,7 +226,7 @@ static int restore_one(Manager *mgr, char *line, struct stored_fd *fds, int n_fd
                 log_info("%s: re-adopted the mount on %s (%s)", m->device, m->mount_point, m->unit);
         r = 0;
 out:
-        for (int i = 0; i < 6; i++)
+        for (int i = 0; i < 7; i++)
                 free(fields[i]);
         return r;
 }
@@ -243,7 +251,9 @@ int state_restore(Manager *mgr) {
         }
 
         _cleanup_fclose_ FILE *f = fopen(STATE_FILE, "re");
-        if (f && fgets(line, sizeof(line), f) && strncmp(line, STATE_VERSION, strlen(STATE_VERSION)) == 0)
+        if (f && fgets(line, sizeof(line), f) &&
+            (strncmp(line, STATE_VERSION, strlen(STATE_VERSION)) == 0 ||
+             strncmp(line, STATE_VERSION_2, strlen(STATE_VERSION_2)) == 0))
                 while (fgets(line, sizeof(line), f))
                         if (restore_one(mgr, line, fds, n) == -EBADMSG)
                                 log_warning("ignoring a malformed line in %s", STATE_FILE);
