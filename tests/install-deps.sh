@@ -10,6 +10,7 @@ packages=(
         libglib2.0-bin
         python3
         clang libclang-rt-14-dev
+        udev udisks2 gvfs gvfs-daemons
 )
 missing=()
 for p in "${packages[@]}"; do
