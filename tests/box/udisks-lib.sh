@@ -3,6 +3,7 @@
 # udisksd started as transient units inside the box.
 #   start_udisks             udevd (its /dev/disk links in a tmpfs of the box), udisksd; both
 #                            stopped at exit
+#   restart_udisksd          a new udisksd after the test killed it
 #   udisks_loop_setup VAR USER IMAGE   `udisksctl loop-setup` as USER; $VAR = the loop device,
 #                            deleted at exit
 #   wait_udisks_fs DEV       until udisks sees an exfat filesystem on DEV
@@ -17,9 +18,19 @@ start_udisks() {
         on_exit 'umount -l /dev/disk || true'
         systemd-run --quiet --unit=box-udevd -p Type=notify /lib/systemd/systemd-udevd
         on_exit 'systemctl stop box-udevd || true'
+        _start_udisksd
+        on_exit 'systemctl stop box-udisksd || true'
+}
+
+_start_udisksd() {
         systemd-run --quiet --unit=box-udisksd -p Type=dbus -p BusName=org.freedesktop.UDisks2 \
                 /usr/libexec/udisks2/udisksd
-        on_exit 'systemctl stop box-udisksd || true'
+}
+
+# After udisksd died (a test killed it): a new one, as D-Bus activation would start.
+restart_udisksd() {
+        systemctl reset-failed box-udisksd 2>/dev/null || true
+        _start_udisksd
 }
 
 udisks_loop_setup() {
