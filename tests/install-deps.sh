@@ -11,6 +11,7 @@ packages=(
         python3
         clang libclang-rt-14-dev
         udev udisks2 gvfs gvfs-daemons
+        scdoc bash-completion man-db groff-base debhelper dpkg-dev fakeroot lintian
 )
 missing=()
 for p in "${packages[@]}"; do
