@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "device-monitor.h"
 #include "errors.h"
 #include "mountd.h"
 #include "state.h"
@@ -99,6 +100,8 @@ static int run(void) {
         r = state_restore(&mgr);
         if (r < 0)
                 log_warning("cannot restore the previous state: %s", strerr(r));
+        /* Devices after the mounts, so that a device's Mount property is right from the start. */
+        (void) device_monitor_start(&mgr);
         (void) sd_notify(0, "READY=1");
         log_info("exfat-mountd %s ready", PACKAGE_VERSION);
 
@@ -114,6 +117,7 @@ static int run(void) {
                 mount_free(m);
         }
 out:
+        device_monitor_stop(&mgr);
         sd_bus_slot_unref(mgr.job_removed_slot);
         sd_bus_flush_close_unref(mgr.bus);
         sd_event_unref(mgr.event);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 
+#include "device-object.h"
 #include "util.h"
 
 const char *mount_state_to_string(enum mount_state s) {
@@ -88,6 +89,7 @@ int mount_object_export(Mount *m) {
         r = sd_bus_emit_object_added(m->manager->bus, m->object_path);
         if (r < 0)
                 log_warning("%s: cannot announce %s: %s", m->device, m->object_path, strerr(r));
+        device_objects_mount_changed(m->manager, m->devnum);
         return 0;
 }
 
@@ -99,6 +101,7 @@ void mount_object_unexport(Mount *m) {
                 log_warning("%s: cannot announce removal of %s: %s", m->device, m->object_path, strerr(r));
         m->object_slot = sd_bus_slot_unref(m->object_slot);
         m->exported = false;
+        device_objects_mount_changed(m->manager, m->devnum);
 }
 
 void mount_object_changed(Mount *m, const char *property) {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-device.h>
 #include <systemd/sd-event.h>
 
 #include "options.h"
@@ -22,6 +23,7 @@
 typedef struct Manager Manager;
 typedef struct Mount Mount;
 typedef struct Pending Pending;
+typedef struct DeviceObject DeviceObject;
 
 struct Manager {
         sd_event *event;
@@ -31,6 +33,9 @@ struct Manager {
         sd_bus_slot *job_removed_slot; /* systemd JobRemoved, dispatched to Mounts by job path */
         bool under_systemd;            /* NOTIFY_SOCKET set: the fd store is available */
         bool stopping;                 /* the unit is being stopped: unmount everything, then exit */
+        /* device-monitor.c, device-object.c: exFAT block devices udev knows of */
+        sd_device_monitor *device_monitor;
+        DeviceObject *devices;
 };
 
 enum mount_purpose {

@@ -3,6 +3,7 @@
 # udisksd started as transient units inside the box.
 #   start_udisks             udevd (its /dev/disk links in a tmpfs of the box), udisksd; both
 #                            stopped at exit
+#   start_udevd              udevd alone, the same way (for tests that need udev but not udisks)
 #   restart_udisksd          a new udisksd after the test killed it
 #   udisks_loop_setup VAR USER IMAGE   `udisksctl loop-setup` as USER; $VAR = the loop device,
 #                            deleted at exit
@@ -11,6 +12,13 @@
 
 start_udisks() {
         [ -x /usr/libexec/udisks2/udisksd ] || { echo "udisks2 not installed (tests/install-deps.sh)" >&2; exit 77; }
+        start_udevd
+        _start_udisksd
+        on_exit 'systemctl stop box-udisksd || true'
+}
+
+start_udevd() {
+        [ -x /lib/systemd/systemd-udevd ] || { echo "udev not installed (tests/install-deps.sh)" >&2; exit 77; }
         # udevd would make /dev/disk/by-* links in the host's devtmpfs, and leave them when the box
         # dies; the box's own tmpfs there takes them instead.
         mkdir -p /dev/disk
@@ -18,8 +26,6 @@ start_udisks() {
         on_exit 'umount -l /dev/disk || true'
         systemd-run --quiet --unit=box-udevd -p Type=notify /lib/systemd/systemd-udevd
         on_exit 'systemctl stop box-udevd || true'
-        _start_udisksd
-        on_exit 'systemctl stop box-udisksd || true'
 }
 
 _start_udisksd() {
