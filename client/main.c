@@ -49,7 +49,7 @@ static const struct command {
           "mount DEVICE [--read-only] [--mount-point DIR] [-o KEY=VALUE]...",
           "Mounts the exFAT volume on DEVICE for you, by default at /run/media/$USER/LABEL.\n\n"
           "  -r, --read-only        mount read-only\n"
-          "  -m, --mount-point DIR  mount at DIR (needs the mount-system authorization)\n"
+          "  -m, --mount-point DIR  mount at DIR (needs the mount-point authorization)\n"
           "  -o KEY[=VALUE][,...]   typed mount options, repeatable:\n"
           "                           uid=USER|N, gid=GROUP|N   owner of the files\n"
           "                           dmask=OCTAL, fmask=OCTAL  permission masks (default 0022, 0133)\n"

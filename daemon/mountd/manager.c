@@ -4,7 +4,6 @@
 #include "mountd.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,8 @@
 #include "config.h"
 #include "devices.h"
 #include "errors.h"
+#include "offload.h"
+#include "policy.h"
 #include "protocol.h"
 #include "util.h"
 
@@ -49,7 +50,7 @@ struct Pending {
         uint64_t mount_id;        /* Mount and Label of an unmounted device: the worker started for it */
         uid_t caller;
         char *device;             /* resolved path, a polkit detail */
-        const char *actions[3];   /* all must be granted, checked in order */
+        const char *actions[POLICY_ACTIONS_MAX]; /* all must be granted, checked in order */
         unsigned n_actions, next_action;
         bool no_user_interaction;
         bool force;
@@ -58,6 +59,11 @@ struct Pending {
         char *label;
         struct claim claim;
         sd_bus_track *track;      /* the caller on the bus: its leaving drops the request */
+        /* Mount: who the caller and the files' owner are, asked of NSS in a thread before polkit
+         * is (a directory service may take its time; the event loop must not wait for it). */
+        sd_event_source *lookup;
+        struct user_record caller_rec, owner_rec;
+        int caller_rec_r, owner_rec_r;
 };
 
 static void pending_free(Pending *p) {
@@ -72,6 +78,8 @@ static void pending_free(Pending *p) {
         sd_bus_track_unref(p->track);
         sd_bus_message_unref(p->request);
         options_done(&p->claim.opts);
+        user_record_done(&p->caller_rec);
+        user_record_done(&p->owner_rec);
         free(p->claim.user_name);
         free(p->device);
         free(p->label);
@@ -226,6 +234,7 @@ static void pending_drop(Pending *p, const sd_bus_error *error) {
         p->mount_id = 0;
         if (p->waiting)
                 pending_free(p); /* polkit has answered already: nobody else holds p */
+        /* Otherwise polkit's answer, or the user lookup's end, frees it. */
 }
 
 void manager_drop_pending(Manager *mgr) {
@@ -361,35 +370,65 @@ static int resolve_device(const char *device, char **ret_path, dev_t *ret_devnum
         return 0;
 }
 
-/* The caller's name for /run/media/$USER, and primary group. */
-static bool user_name_usable(const char *name) {
-        /* It becomes a path component under /run/media. */
-        return *name && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 && strlen(name) <= 64;
+/* Both records are in (the thread wrote them before its result): the policy decides which actions
+ * the request needs, and the request goes on as any other. */
+static void on_users_looked_up(void *userdata, int result) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        Pending *p = userdata;
+        int r;
+
+        p->lookup = NULL; /* offload dropped its source before calling us */
+        if (p->dropped) {
+                pending_free(p);
+                return;
+        }
+        r = result < 0 ? result : p->caller_rec_r < 0 ? p->caller_rec_r : p->owner_rec_r;
+        if (r < 0) {
+                log_error("Mount %s: cannot look up uid %u or %u: %s", p->device, (unsigned) p->caller,
+                          (unsigned) p->claim.owner, strerr(r));
+                (void) sd_bus_reply_method_errorf(p->request, ERR_FAILED, "Cannot look up the user: %s", strerr(r));
+                pending_free(p);
+                return;
+        }
+        bool other_owner = p->claim.owner != p->caller;
+        struct user_record *owner = other_owner ? &p->owner_rec : &p->caller_rec;
+
+        r = policy_mount(p->device, p->devnum, &p->claim.opts, p->caller, p->caller_rec.gid, p->caller_rec.home,
+                         p->actions, &error);
+        if (r < 0) {
+                if (sd_bus_error_is_set(&error))
+                        (void) sd_bus_reply_method_error(p->request, &error);
+                else
+                        (void) sd_bus_reply_method_errorf(p->request, ERR_FAILED, "Internal error: %s", strerr(r));
+                pending_free(p);
+                return;
+        }
+        p->n_actions = (unsigned) r;
+        /* The files' owner gets the mount point under /run/media/$OWNER, and by default their group. */
+        if (!p->claim.opts.has_gid)
+                p->claim.gid = owner->gid;
+        p->claim.user_name = TAKE_PTR(owner->name);
+        (void) start_and_authorize(p);
 }
 
-static int lookup_user(uid_t uid, char **ret_name, gid_t *ret_gid) {
-        struct passwd pw, *result = NULL;
-        char buf[4096];
+/* Runs in a thread: touches only the records and the uids, which nobody else touches until
+ * on_users_looked_up(). */
+static int lookup_users_thread(void *arg) {
+        Pending *p = arg;
 
-        if (getpwuid_r(uid, &pw, buf, sizeof(buf), &result) != 0)
-                result = NULL;
-        /* A uid without a passwd entry (a dynamic user, say) still gets a directory and a group. */
-        *ret_gid = result ? pw.pw_gid : (gid_t) uid;
-        if (result && user_name_usable(pw.pw_name))
-                *ret_name = strdup(pw.pw_name);
-        else if (asprintf(ret_name, "%u", (unsigned) uid) < 0)
-                *ret_name = NULL;
-        return *ret_name ? 0 : -ENOMEM;
+        p->caller_rec_r = policy_lookup_user(p->caller, &p->caller_rec);
+        if (p->claim.owner != p->caller)
+                p->owner_rec_r = policy_lookup_user(p->claim.owner, &p->owner_rec);
+        return 0;
 }
 
 static int method_mount(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *mgr = userdata;
         struct mount_options o;
-        _cleanup_free_ char *path = NULL, *user = NULL;
+        _cleanup_free_ char *path = NULL;
         const char *device;
         dev_t devnum;
         uid_t caller;
-        gid_t caller_gid;
         Mount *m;
         int r;
 
@@ -405,15 +444,6 @@ static int method_mount(sd_bus_message *msg, void *userdata, sd_bus_error *error
         if (r < 0)
                 return r;
         r = authorize_caller_uid(msg, &caller);
-        if (r >= 0)
-                r = lookup_user(caller, &user, &caller_gid);
-        /* The files' owner gets the mount point under /run/media/$OWNER, and by default their group. */
-        uid_t owner = o.has_uid ? o.uid : caller;
-        gid_t owner_gid = caller_gid;
-        if (r >= 0 && owner != caller) {
-                user = mfree(user);
-                r = lookup_user(owner, &user, &owner_gid);
-        }
         if (r >= 0)
                 r = resolve_device(device, &path, &devnum, error);
         if (r < 0)
@@ -434,18 +464,21 @@ static int method_mount(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 goto fail;
         }
 
-        bool system = !device_is_removable(path, devnum) || o.mount_point || (o.has_uid && o.uid != caller) ||
-                      (o.has_gid && o.gid != caller_gid);
         Pending *p;
         r = pending_new(mgr, msg, REQ_MOUNT, path, devnum, caller, o.no_user_interaction, &p, error);
         if (r < 0)
                 goto fail;
-        p->actions[p->n_actions++] = system ? ACTION_MOUNT_SYSTEM : ACTION_MOUNT;
         p->claim.opts = o; /* takes the mount point string */
-        p->claim.owner = owner;
-        p->claim.gid = o.has_gid ? o.gid : owner_gid;
-        p->claim.user_name = TAKE_PTR(user);
-        return start_and_authorize(p);
+        p->claim.owner = o.has_uid ? o.uid : caller;
+        p->claim.gid = o.gid;
+        /* The uid is the caller's choice, and NSS may ask a directory service: not on the event loop.
+         * The request counts as pending (bounded per caller, dropped when the caller leaves) from now. */
+        r = offload_run(mgr->event, lookup_users_thread, p, NULL, on_users_looked_up, p, &p->lookup);
+        if (r < 0) {
+                pending_free(p);
+                return r;
+        }
+        return 1;
 
 fail:
         options_done(&o);

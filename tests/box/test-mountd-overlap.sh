@@ -24,7 +24,7 @@ nothing_left() {
         findmnt --source "$dev" >/dev/null && fail "$1: $dev is mounted"
         [ -z "$(ls -A /run/media/alice 2>/dev/null)$(ls -A /run/media/bob 2>/dev/null)" ] ||
                 fail "$1: left a mount point under /run/media"
-        [ ! -e /run/overlap-mnt ] || fail "$1: created the chosen mount point"
+        [ ! -e /mnt/overlap-mnt ] || fail "$1: created the chosen mount point"
         [ -z "$(worker_units)" ] || fail "$1: a worker unit is still loaded when the answer came: $(worker_units)"
 }
 
@@ -37,12 +37,12 @@ findmnt --source "$dev" >/dev/null || fail "$dev is not mounted after alice's Mo
 unmount_as alice "$dev"
 pass "slow polkit yes: mounted in $t ms"
 
-# Slow no (mount-system for a chosen mount point), then a fast no (bob), with the real worker.
+# Slow no (mount-point: a chosen mount point), then a fast no (bob), with the real worker.
 # While polkit thinks, the worker's unit is up but the daemon has not even opened the device.
 t0=$(date +%s%N)
 refused=$(mktemp)
 on_exit "rm -f '$refused'"
-as_user alice gcall Mount "$dev" "{'mount-point': <'/run/overlap-mnt'>}" >"$refused" 2>&1 &
+as_user alice gcall Mount "$dev" "{'mount-point': <'/mnt/overlap-mnt'>}" >"$refused" 2>&1 &
 caller=$!
 wait_for 5 systemctl is-active --quiet "$unit" || fail "no worker unit started while polkit was deciding"
 devnode=$(stat -L -c %t:%T "$dev")
@@ -63,7 +63,7 @@ install -m 0755 "$(dirname "$0")/mountd-recording-worker.py" /usr/libexec/exfat-
 recorded() {
         journalctl --no-pager -q -o cat -u "$unit" | grep '^recorder' || true
 }
-expect_error NotAuthorized as alice Mount "$dev" "{'mount-point': <'/run/overlap-mnt'>}"
+expect_error NotAuthorized as alice Mount "$dev" "{'mount-point': <'/mnt/overlap-mnt'>}"
 nothing_left "alice refused late (recorder)"
 expect_error NotAuthorized as bob Mount "$dev" "{}"
 nothing_left "bob refused at once (recorder)"

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Which polkit action each request needs. alice is granted only org.exfat.mountd.mount and .label
 # (what an active desktop session gets by default): she mounts and labels removable devices for
-# herself; a non-removable device, a chosen mount point, another uid, relabelling a system device
-# and unmounting someone else's mount need mount-system / unmount-others and are refused.
+# herself; a non-removable device (mount-system), a chosen mount point (mount-point), another uid or
+# gid (mount-other-owner), relabelling a system device and unmounting someone else's mount
+# (unmount-others) are refused.
 # box-polkit-rules: rules/mountd-alice-basic.rules
 . "${BOX_LIB:-$(dirname "$0")/lib}/common.sh"
 . "$(dirname "$0")/mountd-lib.sh"
@@ -32,17 +33,17 @@ unmount_as alice "$dev"
 mark_loops_removable
 pass "a device listed in removable-devices (path, then glob) mounts with org.exfat.mountd.mount"
 
-# Things that need mount-system even on a removable device.
-expect_error NotAuthorized as alice Mount "$dev" "{'mount-point': <'/run/alice-mnt'>}"
+# Things that need more than mount even on a removable device.
+expect_error NotAuthorized as alice Mount "$dev" "{'mount-point': <'/mnt/alice-mnt'>}"
 expect_error NotAuthorized as alice Mount "$dev" "{'uid': <uint32 0>}"
 expect_error NotAuthorized as alice Mount "$dev" "{'gid': <uint32 0>}"
-[ -e /run/alice-mnt ] && fail "a refused Mount created its mount point"
+[ -e /mnt/alice-mnt ] && fail "a refused Mount created its mount point"
 findmnt --source "$dev" >/dev/null && fail "a refused Mount mounted $dev"
 # Her own uid is not "another uid".
 out=$(as_user alice gcall Mount "$dev" "{'uid': <uint32 $(id -u alice)>, 'dmask': <uint32 0077>}") ||
         fail "Mount with her own uid failed: $out"
 as_user alice gcall Unmount "$dev" "{}" >/dev/null || fail "Unmount failed"
-pass "mount-point, another uid or gid: NotAuthorized; her own uid is fine"
+pass "a chosen mount point, another uid or gid: NotAuthorized; her own uid is fine"
 
 # root mounts another device; alice may not unmount it (unmount-others), bob neither.
 out=$(gcall Mount "$other" "{}") || fail "root's Mount failed: $out"
@@ -60,15 +61,15 @@ expect_error NotAuthorized as bob Label "$dev" "BOB" "{}"
 pass "Label: alice yes (removable), bob NotAuthorized"
 
 # A custom mount point as root (uid 0 needs no polkit): made, used, removed again.
-out=$(gcall Mount "$dev" "{'mount-point': <'/run/custom-mnt'>, 'noexec': <true>}") || fail "custom mount point: $out"
-check_contains "$out" "/run/custom-mnt" "Mount reply"
-findmnt -n -o OPTIONS --mountpoint /run/custom-mnt | grep -qw noexec || fail "noexec missing"
-mkdir -p /run/not-empty && touch /run/not-empty/file
-on_exit "rm -rf /run/not-empty"
-expect_error InvalidArgument Mount "$other" "{'mount-point': <'/run/not-empty'>}"
-expect_error Busy Mount "$other" "{'mount-point': <'/run/custom-mnt'>}"
-gcall Unmount /run/custom-mnt "{}" >/dev/null || fail "Unmount by mount point failed"
-[ -e /run/custom-mnt ] && fail "/run/custom-mnt (made by the daemon) was not removed"
+out=$(gcall Mount "$dev" "{'mount-point': <'/mnt/custom-mnt'>, 'noexec': <true>}") || fail "custom mount point: $out"
+check_contains "$out" "/mnt/custom-mnt" "Mount reply"
+findmnt -n -o OPTIONS --mountpoint /mnt/custom-mnt | grep -qw noexec || fail "noexec missing"
+mkdir -p /mnt/not-empty && touch /mnt/not-empty/file
+on_exit "rm -rf /mnt/not-empty"
+expect_error InvalidArgument Mount "$other" "{'mount-point': <'/mnt/not-empty'>}"
+expect_error Busy Mount "$other" "{'mount-point': <'/mnt/custom-mnt'>}"
+gcall Unmount /mnt/custom-mnt "{}" >/dev/null || fail "Unmount by mount point failed"
+[ -e /mnt/custom-mnt ] && fail "/mnt/custom-mnt (made by the daemon) was not removed"
 pass "custom mount point made and removed; non-empty directory and a mount point refused"
 
 # root mounts for alice (uid option): the mount point is hers, under /run/media/alice.
@@ -81,12 +82,12 @@ as_user alice sh -c "echo mine > '$mp/mine.txt'" || fail "alice cannot write to 
 gcall Unmount "$dev" "{}" >/dev/null || fail "Unmount failed"
 pass "a mount for another uid goes under that user's /run/media directory, owned by them"
 
-# The device is a detail of every check: a rule may grant mount-system for one device only.
+# The device is a detail of every check: a rule may grant mount-point for one device only.
 rules=$(mktemp /var/tmp/mountd-device-rule.XXXXXX)
 on_exit "rm -f '$rules'"
 cat >"$rules" <<EOR
 polkit.addRule(function(action, subject) {
-        if (action.id == "org.exfat.mountd.mount-system" && subject.user == "alice" &&
+        if (action.id == "org.exfat.mountd.mount-point" && subject.user == "alice" &&
             action.lookup("device") == "$dev")
                 return polkit.Result.YES;
 });
@@ -94,9 +95,9 @@ EOR
 mv "$rules" "$rules.rules"
 on_exit "rm -f '$rules.rules'"
 box_polkit_rules "$rules.rules"
-mount_as alice "$dev" 1 mount-point s /run/alice-dev
-unmount_as alice /run/alice-dev
-expect_error NotAuthorized as alice Mount "$other" "{'mount-point': <'/run/alice-other'>}"
-pass "a rule matching action.lookup(\"device\") grants mount-system for $dev only"
+mount_as alice "$dev" 1 mount-point s /mnt/alice-dev
+unmount_as alice /mnt/alice-dev
+expect_error NotAuthorized as alice Mount "$other" "{'mount-point': <'/mnt/alice-other'>}"
+pass "a rule matching action.lookup(\"device\") grants mount-point for $dev only"
 
 mountd_alive "$pid"

@@ -5,7 +5,7 @@
 #   /usr   overlay: the staged install on top of the host's /usr, writable into a tmpfs (tests may
 #          add polkit actions or bus activation files)
 #   /etc   overlay with a tmpfs upper dir (test users, polkit rules, config are box-only)
-#   /var   overlay with a tmpfs upper dir; /run, /tmp, /var/tmp fresh tmpfs
+#   /var   overlay with a tmpfs upper dir; /run, /tmp, /var/tmp, /mnt, /media fresh tmpfs
 #   cgroup hierarchies remounted so their root is the box's own cgroup
 # then execs systemd with only the box's unit directory. systemd must never see the host's unit path:
 # its sysinit.target would run tmpfiles --remove on the host's /tmp.
@@ -80,6 +80,15 @@ for k in $(printf '%s\n' ${BOX_KEEP:-} | sort -u); do
 done
 mount -t tmpfs -o mode=1777,nosuid,nodev box-tmp /tmp
 mount -t tmpfs -o mode=1777,nosuid,nodev box-var-tmp /var/tmp
+# Tests mount on chosen mount points under /mnt and /media: the host's must never get them. (Unless
+# the source or build directory lives there: then the host's stays, and such tests write into it.)
+for d in /mnt /media; do
+        case " ${BOX_KEEP:-} " in
+        *" $d/"*) continue ;;
+        esac
+        mkdir -p "$d" 2>/dev/null || continue
+        mount -t tmpfs -o mode=0755,nosuid,nodev "box${d//\//-}" "$d"
+done
 for i in "${!keep[@]}"; do
         mkdir -p "${keep[$i]}"
         mount --move "/run/box/keep/$((i + 1))" "${keep[$i]}"

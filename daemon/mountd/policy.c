@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+#include "policy.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authorize.h"
+#include "config.h"
+#include "devices.h"
+#include "errors.h"
+#include "util.h"
+
+#define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const default_prefixes[] = { "/run/media", "/media", "/mnt", "~" };
+
+/* Trees nothing may be mounted in or over, even when a configured prefix covers them: the system's
+ * programs, libraries, configuration and state, and the kernel's file systems. */
+static const char *const system_trees[] = {
+        "/bin", "/boot", "/dev", "/efi", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/opt",
+        "/proc", "/sbin", "/sys", "/usr", "/var", "/run/systemd", "/run/dbus", "/run/udev",
+        "/run/exfat-mountd",
+};
+
+/* path is prefix itself (or_equal) or lies beneath it. Both canonical, prefix without trailing '/'. */
+static bool path_under(const char *path, const char *prefix, bool or_equal) {
+        size_t n = strlen(prefix);
+        if (strncmp(path, prefix, n) != 0)
+                return false;
+        if (path[n] == 0)
+                return or_equal;
+        return path[n] == '/' && path[n + 1] != 0;
+}
+
+/* In a system tree, or above one (a mount there would hide it). */
+static bool system_directory(const char *path) {
+        for (size_t i = 0; i < N_ELEMENTS(system_trees); i++)
+                if (path_under(path, system_trees[i], true) || path_under(system_trees[i], path, false))
+                        return true;
+        return false;
+}
+
+/* One prefix line: "~" is the caller's home (when usable), anything else a canonical absolute path. */
+static bool under_prefix(const char *path, const char *prefix, const char *home) {
+        if (strcmp(prefix, "~") == 0)
+                prefix = home;
+        /* mount_point_option_valid() refuses "/", which would allow everything. */
+        if (!prefix || !mount_point_option_valid(prefix) || system_directory(prefix))
+                return false;
+        return path_under(path, prefix, false);
+}
+
+int policy_mount_point_allowed(const char *mount_point, const char *home, const char *config) {
+        _cleanup_fclose_ FILE *f = NULL;
+        bool found = false;
+
+        if (system_directory(mount_point))
+                return -EACCES;
+        f = fopen(config, "re");
+        if (!f && errno != ENOENT) {
+                /* The administrator meant something: fail closed rather than fall back to the defaults. */
+                log_error("cannot read %s: %s; no chosen mount point is allowed", config, strerr(-errno));
+                return -EPERM;
+        }
+        if (!f) {
+                for (size_t i = 0; i < N_ELEMENTS(default_prefixes) && !found; i++)
+                        found = under_prefix(mount_point, default_prefixes[i], home);
+                return found ? 0 : -EPERM;
+        }
+
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+        while (!found && getline(&line, &size, f) >= 0) {
+                char *l = line + strspn(line, " \t");
+                size_t len = strlen(l);
+                /* Trailing blanks and slashes are harmless ("/mnt/" means /mnt); inner blanks are
+                 * part of the name. */
+                while (len > 0 && strchr(" \t\r\n", l[len - 1]))
+                        l[--len] = 0;
+                while (len > 1 && l[len - 1] == '/')
+                        l[--len] = 0;
+                if (*l && *l != '#')
+                        found = under_prefix(mount_point, l, home);
+        }
+        return found ? 0 : -EPERM;
+}
+
+void user_record_done(struct user_record *u) {
+        u->name = mfree(u->name);
+        u->home = mfree(u->home);
+}
+
+/* It becomes a path component under /run/media. */
+static bool user_name_usable(const char *name) {
+        return *name && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 && strlen(name) <= 64;
+}
+
+int policy_lookup_user(uid_t uid, struct user_record *ret) {
+        struct passwd pw, *result = NULL;
+        char buf[4096];
+
+        *ret = (struct user_record) {};
+        if (getpwuid_r(uid, &pw, buf, sizeof(buf), &result) != 0)
+                result = NULL;
+        /* A uid without a passwd entry (a dynamic user, say) still gets a directory and a group. */
+        ret->gid = result ? pw.pw_gid : (gid_t) uid;
+        if (result && user_name_usable(pw.pw_name))
+                ret->name = strdup(pw.pw_name);
+        else if (asprintf(&ret->name, "%u", (unsigned) uid) < 0)
+                ret->name = NULL;
+        if (!ret->name)
+                return -ENOMEM;
+        if (result && pw.pw_dir && pw.pw_dir[0] == '/') {
+                ret->home = strdup(pw.pw_dir);
+                if (!ret->home) {
+                        user_record_done(ret);
+                        return -ENOMEM;
+                }
+                /* "/home/alice/" is /home/alice; "/" stays "/" (and is no prefix). */
+                for (size_t len = strlen(ret->home); len > 1 && ret->home[len - 1] == '/';)
+                        ret->home[--len] = 0;
+        }
+        return 0;
+}
+
+static int check_mount_point(const char *mount_point, uid_t caller, const char *home, sd_bus_error *error) {
+        int r = policy_mount_point_allowed(mount_point, home, MOUNT_POINT_PREFIXES_CONFIG);
+        if (r == -EACCES) {
+                log_info("uid %u: refused mount point %s: a system directory", (unsigned) caller, mount_point);
+                return sd_bus_error_setf(error, ERR_INVALID_ARGUMENT,
+                                         "%s is a system directory: nothing is mounted there.", mount_point);
+        }
+        if (r < 0) {
+                log_info("uid %u: refused mount point %s: not under an allowed prefix", (unsigned) caller, mount_point);
+                return sd_bus_error_setf(error, ERR_INVALID_ARGUMENT,
+                                         "%s is not under an allowed mount point prefix (/run/media, /media, /mnt "
+                                         "or your home directory, unless " MOUNT_POINT_PREFIXES_CONFIG " says otherwise).",
+                                         mount_point);
+        }
+        return 0;
+}
+
+int policy_mount(const char *device, dev_t devnum, const struct mount_options *o, uid_t caller, gid_t caller_gid,
+                 const char *caller_home, const char **actions, sd_bus_error *error) {
+        int n = 0, r;
+
+        /* A refused mount point is refused for everybody, root included, before polkit: nothing
+         * about the file system is looked at, so nothing is learnt. */
+        if (o->mount_point) {
+                r = check_mount_point(o->mount_point, caller, caller_home, error);
+                if (r < 0)
+                        return r;
+        }
+        actions[n++] = device_is_removable(device, devnum) ? ACTION_MOUNT : ACTION_MOUNT_SYSTEM;
+        if ((o->has_uid && o->uid != caller) || (o->has_gid && o->gid != caller_gid))
+                actions[n++] = ACTION_MOUNT_OTHER_OWNER;
+        if (o->mount_point)
+                actions[n++] = ACTION_MOUNT_POINT;
+        return n;
+}
