@@ -6,6 +6,7 @@
 #          add polkit actions or bus activation files)
 #   /etc   overlay with a tmpfs upper dir (test users, polkit rules, config are box-only)
 #   /var   overlay with a tmpfs upper dir; /run, /tmp, /var/tmp, /mnt, /media fresh tmpfs
+#   users  alice and bob of the box's own, whatever users of those names the host has
 #   cgroup hierarchies remounted so their root is the box's own cgroup
 # then execs systemd with only the box's unit directory. systemd must never see the host's unit path:
 # its sysinit.target would run tmpfiles --remove on the host's /tmp.
@@ -119,7 +120,33 @@ fi
 # systemd does this at boot on a real system; the daemon aborts FUSE connections through it.
 mount -t fusectl fusectl /sys/fs/fuse/connections 2>/dev/null || true
 
-# Test users, in the box's /etc only.
+# Test users, in the box's /etc only. The host may have users or groups of these names (its /etc is
+# the overlay's lower layer): theirs are dropped from the box's copy first, memberships in other
+# groups included, so that the box's alice is the box's alone and useradd does not refuse.
+forget_users() {
+        local f tmp
+        for f in /etc/passwd /etc/shadow /etc/group /etc/gshadow /etc/subuid /etc/subgid; do
+                [ -f "$f" ] || continue
+                tmp=$(mktemp /run/box/users.XXXXXX)
+                awk -F: -v OFS=: -v file="$f" '
+                        function strip(list,    n, i, a, out) {
+                                n = split(list, a, ",")
+                                out = ""
+                                for (i = 1; i <= n; i++)
+                                        if (a[i] != "alice" && a[i] != "bob")
+                                                out = out (out == "" ? "" : ",") a[i]
+                                return out
+                        }
+                        $1 == "alice" || $1 == "bob" { next }
+                        file == "/etc/group" && NF >= 4 { $4 = strip($4) }
+                        file == "/etc/gshadow" && NF >= 4 { $3 = strip($3); $4 = strip($4) }
+                        { print }' "$f" >"$tmp" || fail "cannot read $f"
+                # In place (cat, not mv): the file keeps its mode and owner.
+                cat "$tmp" >"$f" || fail "cannot rewrite $f"
+                rm -f "$tmp"
+        done
+}
+forget_users
 for u in alice bob; do
         useradd --no-create-home --user-group --shell /bin/bash --home-dir /nonexistent "$u" ||
                 fail "useradd $u failed"
