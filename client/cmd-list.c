@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "device-info.h"
 #include "errors.h"
 #include "exfatctl.h"
 #include "json.h"
@@ -21,7 +23,7 @@ static const char *cell(const struct mount_info *i, int col) {
         case COL_LABEL:       return strempty_dash(i->label);
         case COL_UUID:        return strempty_dash(i->uuid);
         case COL_OWNER:       return strempty_dash(mount_info_owner_name(i));
-        case COL_ACCESS:      return i->read_only ? "ro" : "rw";
+        case COL_ACCESS:      return !i->state || strcmp(i->state, "unmounted") != 0 ? (i->read_only ? "ro" : "rw") : "-";
         case COL_STATE:       return strempty_dash(i->state);
         }
         return "-";
@@ -79,7 +81,7 @@ static void print_json_field(const char *name, const char *value, bool last) {
 }
 
 /* One object per mount; absent strings are "" so consumers need not test for null, the owner both
- * as a name and as the uid. */
+ * as a name and as the uid. An unmounted device (--all) has no owner, access or unit: "" and null. */
 static void print_json(const struct mount_list *l) {
         putchar('[');
         for (size_t k = 0; k < l->n; k++) {
@@ -95,14 +97,69 @@ static void print_json(const struct mount_list *l) {
                         printf("\"owner_uid\":%u,", i->owner);
                 else
                         printf("\"owner_uid\":null,");
-                print_json_field("access", i->read_only ? "ro" : "rw", false);
-                printf("\"read_only\":%s,", i->read_only ? "true" : "false");
+                if (i->state && strcmp(i->state, "unmounted") == 0) {
+                        print_json_field("access", "", false);
+                        printf("\"read_only\":null,");
+                } else {
+                        print_json_field("access", i->read_only ? "ro" : "rw", false);
+                        printf("\"read_only\":%s,", i->read_only ? "true" : "false");
+                }
                 print_json_field("state", i->state ?: "", false);
                 print_json_field("unit", i->unit ?: "", false);
                 print_json_field("object", i->object, true);
                 putchar('}');
         }
         printf("]\n");
+}
+
+static bool mount_of(const struct mount_list *l, const char *device) {
+        for (size_t k = 0; k < l->n; k++)
+                if (l->items[k].device && strcmp(l->items[k].device, device) == 0)
+                        return true;
+        return false;
+}
+
+static int compare_rows(const void *a, const void *b) {
+        const struct mount_info *x = a, *y = b;
+        int c = strcmp(x->device ?: "", y->device ?: "");
+
+        return c != 0 ? c : strcmp(x->object, y->object);
+}
+
+/* --all: a row for each exFAT device the daemon sees that it has not mounted (a device it has
+ * mounted already has its mount's row). */
+static int add_unmounted(sd_bus_message *reply, struct mount_list *l) {
+        _cleanup_(device_list_done) struct device_list devices = {};
+        int r;
+
+        r = sd_bus_message_rewind(reply, true);
+        if (r >= 0)
+                r = device_list_read(reply, &devices);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < devices.n; k++) {
+                struct device_entry *d = &devices.items[k];
+                struct mount_info *items;
+
+                if (!d->device || device_entry_mounted(d) || mount_of(l, d->device))
+                        continue;
+                items = realloc(l->items, (l->n + 1) * sizeof(*items));
+                if (!items)
+                        return -ENOMEM;
+                l->items = items;
+                l->items[l->n++] = (struct mount_info) {
+                        .object = TAKE_PTR(d->object),
+                        .device = TAKE_PTR(d->device),
+                        .label = TAKE_PTR(d->label),
+                        .uuid = TAKE_PTR(d->uuid),
+                        .state = strdup("unmounted"),
+                };
+                if (!l->items[l->n - 1].state)
+                        return -ENOMEM;
+        }
+        if (l->n > 1)
+                qsort(l->items, l->n, sizeof(l->items[0]), compare_rows);
+        return 0;
 }
 
 int cmd_list(const struct context *c, int argc, char **argv) {
@@ -127,6 +184,8 @@ int cmd_list(const struct context *c, int argc, char **argv) {
                 return log_call_failed("list", "mounts", &error, r);
 
         r = mount_list_read(reply, &list);
+        if (r >= 0 && c->all)
+                r = add_unmounted(reply, &list);
         if (r < 0)
                 return log_call_failed("list", "mounts", NULL, r);
 

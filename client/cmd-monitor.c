@@ -5,16 +5,18 @@
 #include <string.h>
 #include <systemd/sd-event.h>
 
+#include "device-info.h"
 #include "errors.h"
 #include "exfatctl.h"
 #include "json.h"
 #include "mount-info.h"
 #include "util.h"
 
-/* The mounts we know of, so that a removal (which only names the object) can say which device
- * and mount point went away. */
+/* The mounts and devices we know of, so that a removal (which only names the object) can say which
+ * device and mount point went away. */
 struct monitor {
         struct mount_list known;
+        struct device_list devices;
 };
 
 static struct mount_info *find(struct monitor *mon, const char *object) {
@@ -56,6 +58,74 @@ static bool same_mount(const struct mount_info *known, const struct mount_info *
         return known && streq_null(known->device, i->device) && streq_null(known->mount_point, i->mount_point);
 }
 
+static struct device_entry *find_device(struct monitor *mon, const char *object) {
+        for (size_t k = 0; k < mon->devices.n; k++)
+                if (strcmp(mon->devices.items[k].object, object) == 0)
+                        return &mon->devices.items[k];
+        return NULL;
+}
+
+static void forget_device(struct monitor *mon, struct device_entry *d) {
+        size_t k = (size_t) (d - mon->devices.items);
+
+        device_entry_done(d);
+        memmove(d, d + 1, (mon->devices.n - k - 1) * sizeof(*d));
+        mon->devices.n--;
+}
+
+/* Takes ownership of *d's strings on success. */
+static int remember_device(struct monitor *mon, struct device_entry *d) {
+        struct device_entry *old = find_device(mon, d->object), *items;
+
+        if (old)
+                forget_device(mon, old);
+        items = realloc(mon->devices.items, (mon->devices.n + 1) * sizeof(*items));
+        if (!items)
+                return -ENOMEM;
+        mon->devices.items = items;
+        mon->devices.items[mon->devices.n++] = *d;
+        *d = (struct device_entry) {};
+        return 0;
+}
+
+static void print_device_added(const struct device_entry *d) {
+        _cleanup_(freep) char *label = json_escape(d->label ?: "");
+        char size[32] = "size unknown";
+
+        if (d->has_size && d->size > 0)
+                format_size(d->size, size, sizeof(size));
+        printf("Added device %s (label %s, uuid %s, %s)\n", strempty_dash(d->device), label ?: "?",
+               strempty_dash(d->uuid), size);
+        fflush(stdout);
+}
+
+/* The same InterfacesAdded again, for a Device object: a device plugged in (or, from a restarted
+ * daemon, one we knew already: not printed twice). */
+static int device_added(struct monitor *mon, sd_bus_message *m) {
+        struct device_entry d = {};
+        const char *path;
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "o", &path);
+        if (r >= 0)
+                r = device_entry_read_interfaces(m, &d);
+        if (r > 0) {
+                struct device_entry *old = find_device(mon, path);
+
+                d.object = strdup(path);
+                r = d.object ? 0 : -ENOMEM;
+                if (r >= 0) {
+                        if (!old || !streq_null(old->device, d.device))
+                                print_device_added(&d);
+                        r = remember_device(mon, &d);
+                }
+        }
+        device_entry_done(&d);
+        return r;
+}
+
 static void print_added(const struct mount_info *i) {
         _cleanup_(freep) char *label = json_escape(i->label ?: "");
 
@@ -84,6 +154,8 @@ static int on_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_error *
                 }
         }
         mount_info_done(&info);
+        if (r >= 0)
+                r = device_added(mon, m);
         if (r < 0)
                 fprintf(stderr, "monitor: cannot read an InterfacesAdded signal: %s\n", strerror(-r));
         return 0;
@@ -93,7 +165,7 @@ static int on_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_error
         struct monitor *mon = userdata;
         const char *path, *interface;
         struct mount_info *i;
-        bool mount_gone = false;
+        bool mount_gone = false, device_gone = false;
         int r;
 
         r = sd_bus_message_read(m, "o", &path);
@@ -102,9 +174,19 @@ static int on_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_error
         while (r >= 0 && (r = sd_bus_message_read(m, "s", &interface)) > 0)
                 if (strcmp(interface, MOUNTD_MOUNT) == 0)
                         mount_gone = true;
+                else if (strcmp(interface, MOUNTD_DEVICE) == 0)
+                        device_gone = true;
         if (r < 0) {
                 fprintf(stderr, "monitor: cannot read an InterfacesRemoved signal: %s\n", strerror(-r));
                 return 0;
+        }
+        if (device_gone) {
+                struct device_entry *d = find_device(mon, path);
+
+                printf("Removed device %s\n", d ? strempty_dash(d->device) : path);
+                if (d)
+                        forget_device(mon, d);
+                fflush(stdout);
         }
         if (!mount_gone)
                 return 0;
@@ -139,6 +221,10 @@ static int seed(struct monitor *mon, sd_bus *bus) {
         if (r < 0)
                 return log_call_failed("monitor", "mounts", &error, r);
         r = mount_list_read(reply, &mon->known);
+        if (r >= 0)
+                r = sd_bus_message_rewind(reply, true);
+        if (r >= 0)
+                r = device_list_read(reply, &mon->devices);
         if (r < 0)
                 return log_call_failed("monitor", "mounts", NULL, r);
         return 0;
@@ -192,6 +278,7 @@ int cmd_monitor(const struct context *c, int argc, char **argv) {
         r = seed(&mon, bus);
         if (r != 0) {
                 mount_list_done(&mon.known);
+                device_list_done(&mon.devices);
                 return r;
         }
 
@@ -200,6 +287,7 @@ int cmd_monitor(const struct context *c, int argc, char **argv) {
 
         r = sd_event_loop(event);
         mount_list_done(&mon.known);
+        device_list_done(&mon.devices);
         if (r < 0) {
                 fprintf(stderr, "monitor: lost the connection to the system bus: %s\n", strerror(-r));
                 return EXFATCTL_EXIT_UNAVAILABLE;

@@ -10,7 +10,8 @@
 /* The parsed command line, shared by all commands. */
 struct context {
         bool ask_password;      /* false with --no-ask-password */
-        bool json;              /* list --json */
+        bool json;              /* list --json, info --json */
+        bool all;               /* list --all */
         bool force;             /* unmount --force */
         bool read_only;         /* mount --read-only */
         const char *mount_point; /* mount --mount-point */
@@ -24,6 +25,7 @@ int cmd_unmount(const struct context *c, int argc, char **argv);
 int cmd_label(const struct context *c, int argc, char **argv);
 int cmd_list(const struct context *c, int argc, char **argv);
 int cmd_monitor(const struct context *c, int argc, char **argv);
+int cmd_info(const struct context *c, int argc, char **argv);
 
 /* Connects to the system bus. Returns 0, or prints why not and returns the exit code. */
 int bus_connect(sd_bus **ret);

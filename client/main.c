@@ -23,6 +23,7 @@ enum {
         ALLOW_FORCE       = 1 << 3,
         ALLOW_JSON        = 1 << 4,
         NEEDS_AUTH        = 1 << 5,  /* calls polkit-checked methods: --no-ask-password matters */
+        ALLOW_ALL         = 1 << 6,
 };
 
 static const char exit_status_help[] =
@@ -63,14 +64,22 @@ static const struct command {
         { "label", cmd_label, NEEDS_AUTH,
           "label DEVICE LABEL",
           "Sets the volume label of DEVICE, mounted or not (at most 11 characters; \"\" clears it).\n" },
-        { "list", cmd_list, ALLOW_JSON,
-          "list [--json]",
+        { "list", cmd_list, ALLOW_JSON | ALLOW_ALL,
+          "list [--all] [--json]",
           "Lists the mounts of exfat-mountd: device, mount point, label, uuid, owner, ro/rw, state.\n\n"
-          "  --json  print a JSON array of objects (device, mount_point, label, uuid, owner,\n"
-          "          owner_uid, access, read_only, state, unit, object)\n" },
+          "  -a, --all  also the exFAT devices it has not mounted (state \"unmounted\"; needs udev)\n"
+          "  --json     print a JSON array of objects (device, mount_point, label, uuid, owner,\n"
+          "             owner_uid, access, read_only, state, unit, object)\n" },
+        { "info", cmd_info, ALLOW_JSON,
+          "info DEVICE [--json]",
+          "Shows what exfat-mountd knows about an exFAT device: label, uuid, size, removable, dirty\n"
+          "flag (known while it is mounted), and if mounted where, owner, access and worker unit.\n\n"
+          "  --json  print one JSON object (device, label, uuid, size, removable, dirty, state,\n"
+          "          mount_point, owner, owner_uid, access, read_only, unit, object, mount_object)\n" },
         { "monitor", cmd_monitor, 0,
           "monitor",
-          "Prints one line for each mount appearing or going away, until interrupted.\n" },
+          "Prints one line for each mount appearing or going away, and for each exFAT device\n"
+          "appearing or going away (udev), until interrupted.\n" },
 };
 
 static const struct command *find_command(const char *name) {
@@ -117,6 +126,7 @@ int main(int argc, char **argv) {
                 { "mount-point",     required_argument, NULL, 'm' },
                 { "force",           no_argument,       NULL, 'f' },
                 { "json",            no_argument,       NULL, OPT_JSON },
+                { "all",             no_argument,       NULL, 'a' },
                 {}
         };
         struct context c = { .ask_password = true };
@@ -128,7 +138,7 @@ int main(int argc, char **argv) {
         int opt;
 
         opterr = 0;
-        while ((opt = getopt_long(argc, argv, ":hrm:fo:", options, NULL)) >= 0)
+        while ((opt = getopt_long(argc, argv, ":hrm:fo:a", options, NULL)) >= 0)
                 switch (opt) {
                 case 'h':
                         help = true;
@@ -165,6 +175,10 @@ int main(int argc, char **argv) {
                 case OPT_JSON:
                         c.json = true;
                         used |= ALLOW_JSON;
+                        break;
+                case 'a':
+                        c.all = true;
+                        used |= ALLOW_ALL;
                         break;
                 case ':':
                         return usage_error("%s needs an argument", argv[optind - 1]);

@@ -90,13 +90,13 @@ includes() {
         echo "ok: [$line] includes $*"
 }
 
-commands=(mount unmount label list monitor help)
+commands=(mount unmount label list info monitor help)
 
 # Commands
 expect "exfatctl " "${commands[@]}"
 expect "exfatctl mo" mount monitor
 expect "exfatctl --no-ask-password u" unmount
-expect "exfatctl help " mount unmount label list monitor
+expect "exfatctl help " mount unmount label list info monitor
 expect "exfatctl -o noexec m" mount monitor
 
 # Devices: exFAT ones from lsblk for mount and label; exfat-mountd's mounts for unmount.
@@ -119,7 +119,8 @@ expect "exfatctl mount --" --read-only --mount-point --no-ask-password --help
 expect "exfatctl mount /dev/sdb1 -" --read-only --mount-point -o --no-ask-password --help
 expect "exfatctl unmount -" --force --no-ask-password --help
 expect "exfatctl label --" --no-ask-password --help
-expect "exfatctl list -" --json --help
+expect "exfatctl list -" --all --json --help
+expect "exfatctl info -" --json --help
 expect "exfatctl monitor -" --help
 expect "exfatctl --v" --version
 
