@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* udev's view of block devices (sd-device), turned into Device objects: an enumeration at start,
- * then the processed uevents udevd broadcasts. A device counts while udev says ID_FS_TYPE=exfat; a
- * "change" that loses it (reformatted, loop device detached, medium gone) withdraws the object. */
+ * then the processed uevents udevd broadcasts. A device counts while udev's database says
+ * ID_FS_TYPE=exfat; a "change" that loses it (reformatted, loop device detached, medium gone) or a
+ * "remove" withdraws the object. */
 #include "device-monitor.h"
 
 #include <errno.h>
@@ -26,7 +27,7 @@ static void props_from_device(sd_device *dev, struct device_props *p) {
         (void) sd_device_get_sysattr_value(dev, "size", &p->size);
 }
 
-static void device_seen(Manager *mgr, sd_device *dev, bool removed) {
+static void device_seen(Manager *mgr, sd_device *dev) {
         struct device_props p;
         struct device_info info = {};
         const char *sysname;
@@ -35,10 +36,6 @@ static void device_seen(Manager *mgr, sd_device *dev, bool removed) {
 
         if (sd_device_get_sysname(dev, &sysname) < 0)
                 return;
-        if (removed) {
-                device_object_remove(mgr, sysname);
-                return;
-        }
         props_from_device(dev, &p);
         if (!device_props_is_exfat(&p) || sd_device_get_devnum(dev, &devnum) < 0) {
                 device_object_remove(mgr, sysname);
@@ -57,12 +54,23 @@ static void device_seen(Manager *mgr, sd_device *dev, bool removed) {
                 log_warning("%s: cannot export the device: %s", p.devname, strerr(r));
 }
 
+/* The uevent only says which device to look at again: its state is read from our udev database
+ * and sysfs. Any udevd in the network namespace reaches the monitor, and a second one (a test
+ * box's beside the host's) has its own view, which must not withdraw our devices. Our udevd writes
+ * the database before it broadcasts, and deletes the entry on "remove", so the database is never
+ * behind the event. */
 static int on_uevent(sd_device_monitor *monitor, sd_device *dev, void *userdata) {
+        _cleanup_(sd_device_unrefp) sd_device *fresh = NULL;
         Manager *mgr = userdata;
-        sd_device_action_t action = _SD_DEVICE_ACTION_INVALID;
+        const char *syspath, *sysname;
 
-        (void) sd_device_get_action(dev, &action);
-        device_seen(mgr, dev, action == SD_DEVICE_REMOVE);
+        if (sd_device_get_syspath(dev, &syspath) < 0 || sd_device_get_sysname(dev, &sysname) < 0)
+                return 0;
+        if (sd_device_new_from_syspath(&fresh, syspath) < 0) {
+                device_object_remove(mgr, sysname);
+                return 0;
+        }
+        device_seen(mgr, fresh);
         return 0;
 }
 
@@ -78,7 +86,7 @@ static int enumerate(Manager *mgr) {
         if (r < 0)
                 return r;
         for (sd_device *d = sd_device_enumerator_get_device_first(e); d; d = sd_device_enumerator_get_device_next(e))
-                device_seen(mgr, d, false);
+                device_seen(mgr, d);
         return 0;
 }
 
