@@ -3,8 +3,8 @@
 # exFAT devices on the bus (org.exfat.Mountd1.Device), with udevd running in the box:
 # - without udevd the daemon serves on, logs once and exports no device;
 # - a loop device with an exFAT image appears as an object (busctl, `exfatctl list --all`,
-#   `exfatctl info --json`) with its label, uuid, size and Removable; every member of the XML's Device
-#   interface is live;
+#   `exfatctl info --json`, also as alice) with its label, uuid, size and Removable; every member of
+#   the XML's Device interface is live;
 # - its Mount property (and PropertiesChanged) follows a mount and an unmount;
 # - a loop device without exFAT (ext4) never appears;
 # - `losetup -d` (a hotplug remove) withdraws it;
@@ -132,6 +132,11 @@ ln -s "$dev" /dev/exfat-mountd-test-link
 on_exit 'rm -f /dev/exfat-mountd-test-link'
 expect 0 exfatctl info --json /dev/exfat-mountd-test-link
 check_contains "$out" "\"device\":\"$dev\"" "info through a symlink"
+# Reading devices needs no authorization: the bus policy lets anybody read properties.
+expect 0 exfatctl_as alice info "$dev"
+check_contains "$out" "Label:       MY DISK" "info as alice"
+expect 0 exfatctl_as alice list --all
+grep -q "^$dev .* unmounted\$" <<<"$out" || soft_fail "list --all as alice: [$out]"
 expect 4 exfatctl info "$plain"
 expect_err_has "knows no exFAT device"
 expect 2 exfatctl info
