@@ -1,9 +1,10 @@
 #!/bin/bash
 # The demo, played inside the box (see tests/demo.sh). Fails loudly if any step does not do what it
 # says.
-# box-polkit-rules: alice.rules
+# box-polkit-rules: alice.rules ../box/rules/udisks-alice.rules
 . "${BOX_LIB:-$(dirname "$0")/../box/lib}/common.sh"
 in_box_require
+. "$(dirname "$0")/../box/udisks-lib.sh"
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
@@ -68,5 +69,28 @@ cat "$peer/Trip 2026/postcard 🏔.txt"
 umount "$peer"; rmdir "$peer"
 [ "$sum_before" = "$sum_peer" ] || fail "exfat-fuse read different data"
 echo "sha256 identical: $sum_peer"
+
+step "The desktop road: a file manager asks udisks, udisks runs mount.exfat, exfat-mountd mounts"
+start_udisks
+chown alice: "$dev_IMAGE"
+losetup -d "$dev"   # the same stick, plugged in again: alice sets it up through udisks as a user's disk
+udisks_loop_setup stick alice "$dev_IMAGE"
+wait_udisks_fs "$stick"
+as alice udisksctl mount -b "$stick"
+smp="/media/alice/TRIP 2026"
+show findmnt -M "$smp" -o SOURCE,TARGET,FSTYPE,OPTIONS
+[ "$(findmnt -rn -o FSTYPE -M "$smp")" = fuseblk.exfat ] || fail "udisks did not mount through exfat-mountd"
+sunit=exfat-worker@$(systemd-escape --path "$stick").service
+show systemctl show -p Id -p ActiveState -p DynamicUser "$sunit"
+[ "$(sha256sum "$smp/Trip 2026/Día 1/video.bin" | cut -d' ' -f1)" = "$sum_before" ] || fail "udisks mount reads different data"
+as alice sh -c "head -c 20M /dev/urandom > '$smp/from-the-file-manager.bin'"
+as alice udisksctl unmount -b "$stick"
+echo "worker unit when udisksctl returned: $(systemctl is-active "$sunit" || true)"
+systemctl is-active --quiet "$sunit" && fail "the worker still runs after udisksctl unmount"
+show fsck.exfat -n "$stick"
+flags=$(od -An -tu1 -j106 -N1 "$stick" | tr -d ' ')
+echo "VolumeFlags byte: $flags (bit 1 = dirty)"
+[ $((flags & 2)) = 0 ] || fail "volume left dirty by the udisks unmount"
+as alice udisksctl loop-delete -b "$stick"
 
 step "Demo complete"
