@@ -107,6 +107,9 @@ expect "exfatctl mount -o noexec " /dev/sdb1 /dev/sdc1 /dev/mmcblk0p1
 expect "exfatctl mount -m /mnt " /dev/sdb1 /dev/sdc1 /dev/mmcblk0p1
 expect "exfatctl label " /dev/sdb1 /dev/sdc1 /dev/mmcblk0p1
 expect "exfatctl label /dev/sdb1 "
+expect "exfatctl info " /dev/sdb1 /dev/sdc1 /dev/mmcblk0p1
+expect "exfatctl info --json /dev/m" /dev/mmcblk0p1
+expect "exfatctl info /dev/sdb1 "
 expect "exfatctl mount /dev/sdb1 "
 expect "exfatctl unmount " /dev/sdb1 "/run/media/alice/TRIP 2026" /dev/mmcblk0p1 /run/media/bob/CAM
 expect "exfatctl unmount /run/media/a" "/run/media/alice/TRIP 2026"
