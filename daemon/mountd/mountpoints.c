@@ -139,10 +139,26 @@ static int mount_id_of(int fd) {
         return -EIO;
 }
 
-/* 1 when mount id is a FUSE file system (fuse, fuseblk, fuse.sshfs, ...): a lookup there waits for
- * its server, which may be stalled (one of our own workers, or a user's sshfs). */
-static int mount_is_fuse(int id) {
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+/* File system types whose lookups may wait on something other than the local kernel: a FUSE server
+ * (one of our own workers, or a user's sshfs) or a network peer (an NFS home whose server is down). */
+static const char *const network_types[] = {
+        "nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "9p", "afs", "virtiofs",
+        "glusterfs", "lustre", "ocfs2", "gfs2", "orangefs", "coda",
+};
+
+static bool type_may_stall(const char *type) {
+        /* fuse, fuseblk and their subtypes (fuse.sshfs, fuseblk.exfat); not fusectl. */
+        if (strcmp(type, "fuse") == 0 || strcmp(type, "fuseblk") == 0 || strncmp(type, "fuse.", 5) == 0 ||
+            strncmp(type, "fuseblk.", 8) == 0)
+                return true;
+        for (size_t i = 0; i < sizeof(network_types) / sizeof(network_types[0]); i++)
+                if (strcmp(type, network_types[i]) == 0)
+                        return true;
+        return false;
+}
+
+int mountinfo_mount_may_stall(const char *mountinfo, int id) {
+        _cleanup_fclose_ FILE *f = fopen(mountinfo, "re");
         _cleanup_free_ char *line = NULL;
         size_t size = 0;
 
@@ -156,12 +172,13 @@ static int mount_is_fuse(int id) {
                         continue;
                 if (!sep || sscanf(sep, " - %63s", type) != 1)
                         return -EIO;
-                return strncmp(type, "fuse", 4) == 0;
+                return type_may_stall(type);
         }
         return -ENOENT;
 }
 
-/* One step of a walk: name in dir (on mount dir_mnt), never a symlink, never into FUSE, a directory. */
+/* One step of a walk: name in dir (on mount dir_mnt), never a symlink, never into FUSE or a network
+ * file system, a directory. */
 static int step(int dir, int dir_mnt, const char *name, int *ret_fd, int *ret_mnt) {
         struct stat st;
         int mnt, r;
@@ -176,8 +193,8 @@ static int step(int dir, int dir_mnt, const char *name, int *ret_fd, int *ret_mn
         if (mnt < 0)
                 return mnt;
         if (mnt != dir_mnt) {
-                /* Checked before fstat(): even a stat of a FUSE inode may wait for its server. */
-                r = mount_is_fuse(mnt);
+                /* Checked before fstat(): even a stat of a FUSE or NFS inode may wait for its server. */
+                r = mountinfo_mount_may_stall("/proc/self/mountinfo", mnt);
                 if (r != 0)
                         return r < 0 ? r : -EXDEV;
         }

@@ -14,15 +14,21 @@ int mountpoint_create_default(const char *user, uid_t uid, const char *label, co
 
 /* A caller-chosen mount point (policy_mount_point_allowed() said yes): an existing empty directory
  * that is not a mount point, or a new one in an existing parent, never directly in "/". The path is
- * walked from "/" without following any symlink and without entering a FUSE file system. -ELOOP for
- * a symlink on the way, -EXDEV for FUSE, -ENOTEMPTY, -EBUSY (a mount point), -EPERM (in "/"), other
- * -errno. *ret_created says whether we made it. */
+ * walked from "/" without following any symlink and without entering a FUSE or network file system
+ * (mountinfo_mount_may_stall()). -ELOOP for a symlink on the way, -EXDEV for FUSE or a network file
+ * system, -ENOTEMPTY, -EBUSY (a mount point), -EPERM (in "/"), other -errno. *ret_created says
+ * whether we made it. */
 int mountpoint_create_custom(const char *path, bool *ret_created);
 
 /* An O_PATH fd of path (absolute, canonical), opened one component at a time from "/" with
- * O_NOFOLLOW and never through a FUSE file system: once open, no rename or symlink swapped in for
- * a parent changes what it names. Mount on it through /proc/self/fd/N. */
+ * O_NOFOLLOW and never through a FUSE or network file system: once open, no rename or symlink
+ * swapped in for a parent changes what it names. Mount on it through /proc/self/fd/N. */
 int mountpoint_open(const char *path, int *ret_fd);
 
 /* True when path is a mount point (different device or mount id from its parent). */
 bool mountpoint_is_mounted(const char *path);
+
+/* 1 when mount id (in mountinfo) is a file system whose lookups may wait on a FUSE server or a
+ * network peer (fuse, fuseblk, fuse.*, nfs, nfs4, cifs, ceph, 9p, ...), 0 when not, -ENOENT when the
+ * id is not there. A walk never enters one: the daemon's event loop would wait with it. */
+int mountinfo_mount_may_stall(const char *mountinfo, int id);
