@@ -42,7 +42,7 @@ deb=$(ls "$out"/exfat-mountd_*.deb)
 changes=$(ls "$out"/exfat-mountd_*.changes)
 
 # lintian exits non-zero when it reports an error (its default --fail-on error). Warnings are kept
-# in lintian.txt; why each is kept: tests/deb/README.md.
+# in lintian.txt; why each kept tag is kept: tests/deb/README.md.
 set +e
 lintian --display-info --pedantic "$changes" >"$out/lintian.txt" 2>&1
 lintian_status=$?

@@ -4,7 +4,8 @@
 # the project is installed yet. Installs the package with dpkg, then, as alice: the daemon starts by
 # bus activation, the polkit actions are known, exfatctl mounts, labels and unmounts; root's
 # mount -t exfat and umount go through the packaged helpers; man pages and completion are where
-# they belong. Finally `apt-get purge` with a volume still mounted: the service stops (the volume is
+# they belong. Installing the package again (an upgrade) restarts the daemon, which keeps serving a
+# mounted volume. Finally `apt-get purge` with a volume still mounted: the service stops (the volume is
 # unmounted, clean), and no file or directory is left that was not there before the install.
 # box-polkit-rules: ../box/rules/mountd-alice-basic.rules
 . "${BOX_LIB:-$(dirname "$0")/../box/lib}/common.sh"
@@ -112,6 +113,19 @@ out=$(as_user alice exfatctl mount "$dev" 2>&1) || fail "alice's second exfatctl
 mp=/run/media/alice/DEBLABEL
 as_user alice sh -c "echo before-purge >'$mp/purge.txt'" || fail "alice cannot write before the purge"
 [ -d /run/exfat-mountd ] || fail "no /run/exfat-mountd while the daemon runs (nothing for the purge to remove?)"
+pass "alice's volume mounted again at $mp"
+
+# ---- an upgrade (the same package again) restarts the running daemon, which re-adopts the mount ----
+old_pid=$(mountd_pid)
+out=$(DEBIAN_FRONTEND=noninteractive dpkg -i "$BOX_DEB" 2>&1) || fail "dpkg -i over the installed package failed: $out"
+new_pid=$(mountd_pid)
+[ -n "$new_pid" ] && [ "$new_pid" != 0 ] && [ "$new_pid" != "$old_pid" ] ||
+        fail "the daemon was not restarted by the upgrade (pid $old_pid, now '$new_pid')"
+check_eq fuseblk.exfat "$(findmnt -n -o FSTYPE --mountpoint "$mp")" "alice's mount after the upgrade"
+check_eq before-purge "$(as_user alice cat "$mp/purge.txt")" "alice's file after the upgrade"
+out=$(as_user alice exfatctl list 2>&1) || fail "exfatctl list after the upgrade failed: $out"
+check_contains "$out" "$mp" "exfatctl list after the upgrade"
+pass "upgrade: the daemon restarted (pid $old_pid -> $new_pid) and still serves alice's mount"
 out=$(DEBIAN_FRONTEND=noninteractive apt-get purge -y -q exfat-mountd 2>&1) || fail "apt-get purge failed: $out"
 dpkg-query -W -f '${Status}' exfat-mountd 2>/dev/null | grep -q 'installed' &&
         fail "exfat-mountd still installed after the purge: $(dpkg-query -W -f '${Status}' exfat-mountd)"
