@@ -28,8 +28,11 @@ static void job_free(void *p) {
 
 static void *thread_main(void *p) {
         struct job *j = p;
-        int result = j->fn(j->arg), fd = j->pipe[1];
-        /* The moment the result is written the event loop may free j: touch nothing of it after. */
+        /* Taken before the job runs: from here on the thread needs nothing of j but fn and arg,
+         * which the caller keeps until done has run. The moment the result is written the event
+         * loop may free j. */
+        int fd = j->pipe[1];
+        int result = j->fn(j->arg);
         ssize_t n = write(fd, &result, sizeof(result));
         (void) n;
         close(fd);
