@@ -20,7 +20,7 @@ DeviceObject *device_object_find(Manager *mgr, const char *sysname) {
 /* Only an exported Mount counts: one still being set up or torn down has no object to point to. */
 Mount *device_object_mount(Manager *mgr, dev_t devnum) {
         for (Mount *m = mgr->mounts; m; m = m->next)
-                if (m->devnum == devnum && m->exported && m->object_path)
+                if (m->devnum == devnum && m->object_slot && m->object_path)
                         return m;
         return NULL;
 }

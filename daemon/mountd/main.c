@@ -14,8 +14,8 @@
 #include "config.h"
 #include "device-monitor.h"
 #include "errors.h"
+#include "mount-log.h"
 #include "mountd.h"
-#include "state.h"
 #include "units.h"
 #include "util.h"
 
@@ -64,6 +64,9 @@ static int run(void) {
         umask(0022);
         errors_register();
         mgr.under_systemd = getenv("NOTIFY_SOCKET") != NULL;
+        mgr.mount_ops = &mount_ops_real;
+        /* Structured entries (mount-log.h) only where stderr is the journal anyway. */
+        mount_log_use_journal(getenv("JOURNAL_STREAM") != NULL);
 
         r = sd_event_default(&mgr.event);
         if (r < 0) {
@@ -97,7 +100,7 @@ static int run(void) {
                 log_error("cannot own %s: %s", MOUNTD_BUS_NAME, strerr(r));
                 goto out;
         }
-        r = state_restore(&mgr);
+        r = manager_restore(&mgr);
         if (r < 0)
                 log_warning("cannot restore the previous state: %s", strerr(r));
         /* Devices after the mounts, so that a device's Mount property is right from the start. */
@@ -109,13 +112,8 @@ static int run(void) {
         if (r < 0)
                 log_error("event loop failed: %s", strerr(r));
         /* Mounts and workers stay: the next start re-adopts them from the state file. */
-        (void) state_save(&mgr);
-        while (mgr.mounts) {
-                Mount *m = mgr.mounts;
-                /* Not abandoned: only our bookkeeping goes. */
-                m->fd_stored = false;
-                mount_free(m);
-        }
+        (void) manager_save(&mgr);
+        manager_forget_mounts(&mgr);
 out:
         device_monitor_stop(&mgr);
         sd_bus_slot_unref(mgr.job_removed_slot);
@@ -133,6 +131,8 @@ int main(int argc, char *argv[]) {
         };
         int c;
 
+        /* Under systemd stderr is the journal: "<N>" gives each line its priority. */
+        log_setup(true, NULL);
         while ((c = getopt_long(argc, argv, "hVd", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
@@ -143,12 +143,12 @@ int main(int argc, char *argv[]) {
                         printf("exfat-mountd %s\n", PACKAGE_VERSION);
                         return 0;
                 case 'd':
-                        log_debug_enabled = 1;
+                        log_set_max_level(LOG_DEBUG);
                         break;
                 default:
                         return 2;
                 }
         if (getenv("EXFAT_MOUNTD_DEBUG"))
-                log_debug_enabled = 1;
+                log_set_max_level(LOG_DEBUG);
         return run() < 0 ? 1 : 0;
 }

@@ -14,6 +14,7 @@
 #include "errors.h"
 #include "offload.h"
 #include "policy.h"
+#include "mount-log.h"
 #include "protocol.h"
 #include "util.h"
 
@@ -97,7 +98,7 @@ static unsigned pending_count(Manager *mgr, uid_t caller) {
 /* The worker a Mount or Label request started, while nobody else has taken it. */
 static Mount *own_mount(Pending *p) {
         Mount *m = p->mount_id ? manager_find_id(p->mgr, p->mount_id) : NULL;
-        return m && !m->claimed ? m : NULL;
+        return m && !mount_is_claimed(m) ? m : NULL;
 }
 
 /* Gives the Mount what the request asked for, then lets it go on. */
@@ -113,7 +114,7 @@ static void claim(Pending *p, Mount *m) {
         m->user_name = TAKE_PTR(p->claim.user_name);
         free(m->new_label);
         m->new_label = TAKE_PTR(p->label);
-        mount_authorized(m, p->request);
+        mount_claim(m, p->request);
 }
 
 /* An authorized Mount or Label of an unmounted device: its own worker if nobody took it, else one
@@ -128,10 +129,10 @@ static bool proceed_start(Pending *p) {
                 claim(p, m);
                 return false;
         }
-        if (m && !m->claimed)
+        if (m && !mount_is_claimed(m))
                 return true; /* a refused request's worker is going away: the device is free soon */
         if (m) {
-                bool mounted = m->purpose == PURPOSE_MOUNT && m->state == STATE_MOUNTED;
+                bool mounted = m->purpose == PURPOSE_MOUNT && mount_is_mounted(m);
                 if (p->kind == REQ_MOUNT && mounted)
                         (void) sd_bus_reply_method_errorf(p->request, ERR_ALREADY_MOUNTED, "%s is already mounted on %s.",
                                                           p->device, m->mount_point);
@@ -147,9 +148,7 @@ static bool proceed_start(Pending *p) {
                         (void) sd_bus_reply_method_errorf(p->request, ERR_BUSY, "%s is mounted by someone else.", p->device);
                 return false;
         }
-        int r = mount_new(p->mgr, p->device, p->devnum, &m);
-        if (r >= 0)
-                r = mount_begin(m);
+        int r = manager_start_mount(p->mgr, p->device, p->devnum, &m);
         if (r < 0) {
                 (void) sd_bus_reply_method_errorf(p->request, ERR_FAILED, "Cannot start a worker for %s: %s", p->device,
                                                   strerr(r));
@@ -174,13 +173,13 @@ static void pending_proceed(Pending *p) {
                 }
                 break;
         case REQ_LABEL_MOUNTED:
-                if (!m || !m->claimed || m->purpose != PURPOSE_MOUNT)
+                if (!m || !mount_is_claimed(m) || m->purpose != PURPOSE_MOUNT)
                         (void) sd_bus_reply_method_errorf(request, ERR_NOT_MOUNTED, "The device is no longer mounted.");
                 else
                         r = mount_set_label(m, request, p->label);
                 break;
         case REQ_UNMOUNT:
-                if (!m || !m->claimed || m->purpose != PURPOSE_MOUNT)
+                if (!m || !mount_is_claimed(m) || m->purpose != PURPOSE_MOUNT)
                         (void) sd_bus_reply_method_errorf(request, ERR_NOT_MOUNTED, "The device is no longer mounted.");
                 else
                         r = mount_unmount(m, request, p->force);
@@ -212,7 +211,7 @@ static void refuse(Pending *p, const sd_bus_error *error) {
         Mount *m = own_mount(p);
 
         if (m) {
-                mount_refused(m, p->request, error);
+                mount_refuse(m, p->request, error);
                 return;
         }
         if (sd_bus_error_is_set(error))
@@ -228,7 +227,7 @@ static void pending_drop(Pending *p, const sd_bus_error *error) {
 
         p->dropped = true;
         if (m)
-                mount_refused(m, error ? p->request : NULL, error);
+                mount_refuse(m, error ? p->request : NULL, error);
         else if (error)
                 (void) sd_bus_reply_method_error(p->request, error);
         p->mount_id = 0;
@@ -272,9 +271,17 @@ static void on_authorized(sd_bus_message *request, int result, const sd_bus_erro
                 return;
         }
         if (result < 0) {
-                log_info("%s refused for uid %u (%s %s): %s", p->actions[p->next_action], (unsigned) p->caller,
-                         sd_bus_message_get_member(request), p->device,
-                         error && error->message ? error->message : strerr(result));
+                Mount *m = manager_find_devnum(p->mgr, p->devnum);
+                struct mount_log_fields f = {
+                        .device = p->device,
+                        .mount_point = m ? m->mount_point : NULL,
+                        .unit = m ? m->unit : NULL,
+                        .owner = p->caller, /* who asked, and would have owned it */
+                        .error = result,
+                };
+                mount_log_event(MOUNT_EVENT_REFUSED, &f, "%s refused for uid %u (%s %s): %s", p->actions[p->next_action],
+                                (unsigned) p->caller, sd_bus_message_get_member(request), p->device,
+                                error && error->message ? error->message : strerr(result));
                 refuse(p, error);
                 pending_free(p);
                 return;
@@ -346,8 +353,7 @@ static int pending_new(Manager *mgr, sd_bus_message *request, enum request_kind 
 static int start_and_authorize(Pending *p) {
         Mount *m;
 
-        if (!manager_find_devnum(p->mgr, p->devnum) && mount_new(p->mgr, p->device, p->devnum, &m) >= 0 &&
-            mount_begin(m) >= 0)
+        if (!manager_find_devnum(p->mgr, p->devnum) && manager_start_mount(p->mgr, p->device, p->devnum, &m) >= 0)
                 p->mount_id = m->id;
         return pending_authorize(p) < 0 ? -EIO : 1;
 }
@@ -452,10 +458,11 @@ static int method_mount(sd_bus_message *msg, void *userdata, sd_bus_error *error
         /* A Mount nobody is authorized for yet does not count: whichever request polkit allows first
          * gets the device. */
         m = manager_find_devnum(mgr, devnum);
-        if (m && m->claimed) {
-                r = sd_bus_error_setf(error, m->state == STATE_MOUNTED ? ERR_ALREADY_MOUNTED : ERR_BUSY,
-                                      m->state == STATE_MOUNTED ? "%s is already mounted on %s." : "%s is busy%s.",
-                                      path, m->state == STATE_MOUNTED ? m->mount_point : "");
+        if (m && mount_is_claimed(m)) {
+                bool mounted = mount_is_mounted(m);
+                r = sd_bus_error_setf(error, mounted ? ERR_ALREADY_MOUNTED : ERR_BUSY,
+                                      mounted ? "%s is already mounted on %s." : "%s is busy%s.",
+                                      path, mounted ? m->mount_point : "");
                 goto fail;
         }
         r = m ? 0 : device_is_mounted(devnum);
@@ -520,9 +527,9 @@ static int method_label(sd_bus_message *msg, void *userdata, sd_bus_error *error
 
         /* As for Mount, a Mount nobody is authorized for yet does not count. */
         m = manager_find_devnum(mgr, devnum);
-        if (m && !m->claimed)
+        if (m && !mount_is_claimed(m))
                 m = NULL;
-        else if (m && (m->purpose != PURPOSE_MOUNT || m->state != STATE_MOUNTED || m->step != STEP_SERVING))
+        else if (m && (m->purpose != PURPOSE_MOUNT || !mount_is_serving(m)))
                 return sd_bus_error_setf(error, ERR_BUSY, "%s is busy with another operation.", path);
         if (!m && !manager_find_devnum(mgr, devnum) && device_is_mounted(devnum) != 0)
                 return sd_bus_error_setf(error, ERR_BUSY, "%s is mounted by someone else.", path);
@@ -560,7 +567,7 @@ int manager_handle_unmount(Manager *mgr, Mount *m, sd_bus_message *msg, const st
         r = authorize_caller_uid(msg, &caller);
         if (r < 0)
                 return r;
-        if (!m->claimed || m->purpose != PURPOSE_MOUNT || m->state == STATE_MOUNTING)
+        if (!mount_is_claimed(m) || m->purpose != PURPOSE_MOUNT || !m->served)
                 return sd_bus_error_setf(error, ERR_NOT_MOUNTED, "%s is not mounted yet.", m->device);
 
         Pending *p;

@@ -8,18 +8,6 @@
 #include "device-object.h"
 #include "util.h"
 
-const char *mount_state_to_string(enum mount_state s) {
-        switch (s) {
-        case STATE_MOUNTING:
-                return "mounting";
-        case STATE_MOUNTED:
-                return "mounted";
-        case STATE_UNMOUNTING:
-                return "unmounting";
-        }
-        return "unknown";
-}
-
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Mount *m = userdata;
@@ -40,7 +28,7 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         case 'R':
                 return sd_bus_message_append(reply, "b", m->read_only);
         case 'S':
-                return sd_bus_message_append(reply, "s", mount_state_to_string(m->state));
+                return sd_bus_message_append(reply, "s", mount_public_state(m));
         }
         return -ENOENT;
 }
@@ -73,7 +61,7 @@ static const sd_bus_vtable mount_vtable[] = {
 int mount_object_export(Mount *m) {
         int r;
 
-        if (m->exported)
+        if (m->object_slot)
                 return 0;
         if (!m->object_path) {
                 /* Escaped so that any device path gives a valid, unique object path. */
@@ -85,7 +73,6 @@ int mount_object_export(Mount *m) {
                                      mount_vtable, m);
         if (r < 0)
                 return r;
-        m->exported = true;
         r = sd_bus_emit_object_added(m->manager->bus, m->object_path);
         if (r < 0)
                 log_warning("%s: cannot announce %s: %s", m->device, m->object_path, strerr(r));
@@ -94,18 +81,17 @@ int mount_object_export(Mount *m) {
 }
 
 void mount_object_unexport(Mount *m) {
-        if (!m->exported)
+        if (!m->object_slot)
                 return;
         int r = sd_bus_emit_object_removed(m->manager->bus, m->object_path);
         if (r < 0)
                 log_warning("%s: cannot announce removal of %s: %s", m->device, m->object_path, strerr(r));
         m->object_slot = sd_bus_slot_unref(m->object_slot);
-        m->exported = false;
         device_objects_mount_changed(m->manager, m->devnum);
 }
 
 void mount_object_changed(Mount *m, const char *property) {
-        if (!m->exported)
+        if (!m->object_slot)
                 return;
         (void) sd_bus_emit_properties_changed(m->manager->bus, m->object_path, MOUNTD_MOUNT_IFACE, property, NULL);
 }

@@ -11,6 +11,7 @@
 #include <systemd/sd-device.h>
 #include <systemd/sd-event.h>
 
+#include "mount-state.h"
 #include "options.h"
 
 #define MOUNTD_BUS_NAME "org.exfat.Mountd1"
@@ -36,6 +37,9 @@ struct Manager {
         /* device-monitor.c, device-object.c: exFAT block devices udev knows of */
         sd_device_monitor *device_monitor;
         DeviceObject *devices;
+        bool restoring;                /* re-adopting recorded mounts: the state file is not rewritten meanwhile */
+        const MountOps *mount_ops;     /* what new Mounts reach the world through (&mount_ops_real) */
+        const char *state_file;        /* NULL: STATE_FILE */
 };
 
 enum mount_purpose {
@@ -43,40 +47,17 @@ enum mount_purpose {
         PURPOSE_LABEL,  /* relabel an unmounted device, then stop the worker */
 };
 
-/* Where the conversation with the worker stands; each step has a timeout. */
-enum worker_step {
-        STEP_STARTING,     /* StartTransientUnit sent, waiting for HELLO (and for polkit) */
-        STEP_WAIT_PROBED,
-        STEP_WAIT_READY,
-        STEP_SETTLING,     /* first request answered, read-ahead raised: in a thread */
-        STEP_SERVING,
-        STEP_WAIT_LABEL_SET,
-        STEP_UNMOUNTING,   /* syncfs + umount2 running in a thread */
-        STEP_WAIT_CLEAN,
-        STEP_WAIT_EXIT,
-        STEP_STOPPING,     /* refused or failed before the device was sent: unit stopped, waiting for the link to close */
-        STEP_DEAD,
-};
-
-enum mount_state {
-        STATE_MOUNTING,
-        STATE_MOUNTED,
-        STATE_UNMOUNTING,
-};
-
 struct Mount {
         Manager *manager;
+        const MountOps *ops;      /* the world as the state machine sees it (mount.c, or a test's fakes) */
         Mount *next;
         uint64_t id;              /* unique for the daemon's life: a polkit answer finds its Mount by it */
         enum mount_purpose purpose;
-        enum mount_state state;
-        enum worker_step step;
+        MountState state;         /* written by mount_enter() only (mount-machine.c) */
 
         char *device;             /* resolved block device path */
         dev_t devnum;
         char *mount_point;
-        bool created_mount_point; /* ours to remove at the end */
-        bool mounted;             /* mount(2) succeeded and no umount yet */
         char *label;
         char *uuid;
         char *unit;
@@ -87,9 +68,19 @@ struct Mount {
         uid_t owner;              /* files belong to owner:gid */
         gid_t gid;
         uid_t mounted_by;         /* the caller of Mount */
-        bool read_only;
-        bool dirty;
         struct mount_options opts;
+
+        /* Facts, not states: each one says something about the world that several states share
+         * and that no state implies. */
+        bool read_only;           /* what the mount is: asked for, or forced by the medium or the probe */
+        bool dirty;               /* what the worker's probe found on the volume */
+        bool created_mount_point; /* the directory is ours to remove */
+        bool mounted;             /* the kernel holds our mount(2): failure paths detach it early,
+                                   * and an abandoned umount thread may or may not have removed it */
+        bool served;              /* reached SERVING once (or re-adopted): an exported object, a link in the
+                                   * fd store, and its end is an unmount rather than a failed mount */
+        bool recorded;            /* in the state file (the Manager's) */
+        int clean_status;         /* what the worker's CLEAN said */
 
         int sock;                 /* our end of the worker's socketpair */
         int device_fd;            /* until sent to the worker */
@@ -98,66 +89,47 @@ struct Mount {
         sd_event_source *timer;
         sd_event_source *offload; /* blocking syscalls in a thread */
         sd_bus_slot *start_slot;
-        char *job_path;
-        bool job_done;
-        bool hello;
-        /* The worker starts while polkit decides; nothing reaches it (no device opened, no fd sent, no
-         * mount point) before an authorized request claims the Mount. Until then the Mount holds
-         * no request and reserves nothing: the first authorized request for the device takes it. */
-        bool claimed;
-        bool finished;            /* cleaned up (only while a thread still runs) */
-        bool fd_stored;
-        bool recorded;            /* in the state file */
-        bool unit_stopping;
-        int clean_status;
-        bool clean_early;         /* CLEAN came during umount2 (the worker saw DESTROY) */
-        bool link_closed;
-
-        sd_bus_slot *object_slot;
-        bool exported;
+        char *job_path;           /* the start job, until JobRemoved came for it */
+        sd_bus_slot *object_slot; /* the exported object, while there is one */
 
         sd_bus_message *request;  /* the call answered when the current operation ends */
         sd_bus_error error;       /* why it failed, answered once the worker is gone */
         char *new_label;          /* for a Label in progress (recorded: a restarted daemon awaits the answer) */
-        bool label_adopted;       /* that Label was asked by the previous daemon */
 };
 
-/* mount.c: the life of a Mount. */
-/* A new, unclaimed Mount of device, in the registry. */
-int mount_new(Manager *mgr, const char *device, dev_t devnum, Mount **ret);
-void mount_free(Mount *m);
+/* mount.c: a Mount's data, and the real world behind MountOps (systemd, the link, the kernel). */
+extern const MountOps mount_ops_real;
+/* A new Mount of device, not started and in no registry. */
+int mount_new(Manager *mgr, const MountOps *ops, const char *device, dev_t devnum, Mount **ret);
+Mount *mount_free(Mount *m);
+/* Watches m->sock: the worker's messages and hang-up go to the state machine. */
+int mount_watch_link(Mount *m);
+
+/* manager-mounts.c: the Manager's registry of Mounts, and their record across restarts. */
+/* A new, unclaimed Mount of device in the registry, its worker starting. On failure nothing is left
+ * and -errno is returned. */
+int manager_start_mount(Manager *mgr, const char *device, dev_t devnum, Mount **ret);
 Mount *manager_find_mount(Manager *mgr, const char *device_or_mount_point);
 Mount *manager_find_devnum(Manager *mgr, dev_t devnum);
 Mount *manager_find_id(Manager *mgr, uint64_t id);
-/* Starts the worker's unit, possibly while polkit is still deciding. On failure m is gone
- * (nothing was answered: an unclaimed Mount holds no request) and -errno is returned. */
-int mount_begin(Mount *m);
-/* True while an authorized request may still take m over: unclaimed, and the worker was sent
- * nothing yet. */
-bool mount_claimable(Mount *m);
-/* An authorized request takes m (purpose, options, owner set by the caller before): the device is
- * opened and handed over once the worker said HELLO; request is answered when the mount (or label)
- * has finished or failed. */
-void mount_authorized(Mount *m, sd_bus_message *request);
-/* The unclaimed m is not wanted (its starter was refused or left): the worker is stopped, and
- * request (if any) answered with error once it is gone. */
-void mount_refused(Mount *m, sd_bus_message *request, const sd_bus_error *error);
-int mount_unmount(Mount *m, sd_bus_message *request, bool force);
-int mount_set_label(Mount *m, sd_bus_message *request, const char *label);
-/* Ends a Mount whatever its state: detaches, stops the worker, removes the object. why is logged. */
-void mount_abandon(Mount *m, const char *why);
-/* Adopts a mount recorded before a restart; sock is our end from the fd store. */
-int mount_adopt(Mount *m, int sock);
 void manager_job_removed(Manager *mgr, const char *job, const char *result);
+/* Rewrites the state file from the registry. */
+int manager_save(Manager *mgr);
+/* Re-adopts the mounts a previous daemon recorded (state file, fd store); cleans up the rest. */
+int manager_restore(Manager *mgr);
 /* The daemon is stopped for good (not restarted): every mount is unmounted (lazily, flushed by its
  * worker); the event loop exits when none is left. */
 void manager_stop(Manager *mgr);
+/* The event loop has ended for a restart: our bookkeeping goes, mounts and workers stay. */
+void manager_forget_mounts(Manager *mgr);
+/* MountOps of the Manager's: save, gone. */
+void manager_mount_save(Mount *m);
+void manager_mount_gone(Mount *m);
 
 /* mount-object.c: the D-Bus face of a Mount. */
 int mount_object_export(Mount *m);
 void mount_object_unexport(Mount *m);
 void mount_object_changed(Mount *m, const char *property);
-const char *mount_state_to_string(enum mount_state s);
 
 /* manager.c */
 int manager_export(Manager *mgr);

@@ -41,12 +41,8 @@ static inline void *mfree(void *p) {
 #define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
 #define TAKE_FD(fd) ({ int _fd = (fd); (fd) = -1; _fd; })
 
-/* Logging at the edge: one line per failure, with a syslog priority prefix the journal understands. */
-#define log_error(fmt, ...) fprintf(stderr, "<3>" fmt "\n", ##__VA_ARGS__)
-#define log_warning(fmt, ...) fprintf(stderr, "<4>" fmt "\n", ##__VA_ARGS__)
-#define log_info(fmt, ...) fprintf(stderr, "<6>" fmt "\n", ##__VA_ARGS__)
-#define log_debug(fmt, ...) do { if (log_debug_enabled) fprintf(stderr, "<7>" fmt "\n", ##__VA_ARGS__); } while (0)
-extern int log_debug_enabled;
+/* Logging: shared/log.h, one line per message with its syslog priority; main() sets it up. */
+#include "log.h"
 
 /* "%m"-free strerror for -errno values. */
 #include <string.h>

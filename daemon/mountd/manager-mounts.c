@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/* The Manager's registry of Mounts (find by id, device number, device or mount point), the hooks
+ * the state machine calls when a Mount's record changes or its life ends, and the record kept
+ * across restarts (state.c's text, systemd's fd store). */
+#include "mountd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <systemd/sd-daemon.h>
+
+#include "fdstore.h"
+#include "fusectl.h"
+#include "link.h"
+#include "state.h"
+#include "units.h"
+#include "util.h"
+
+static void registry_add(Manager *mgr, Mount *m) {
+        m->next = mgr->mounts;
+        mgr->mounts = m;
+}
+
+static void registry_remove(Manager *mgr, Mount *m) {
+        for (Mount **p = &mgr->mounts; *p; p = &(*p)->next)
+                if (*p == m) {
+                        *p = m->next;
+                        return;
+                }
+}
+
+Mount *manager_find_mount(Manager *mgr, const char *s) {
+        for (Mount *m = mgr->mounts; m; m = m->next)
+                if (strcmp(m->device, s) == 0 || (m->mount_point && strcmp(m->mount_point, s) == 0))
+                        return m;
+        return NULL;
+}
+
+Mount *manager_find_id(Manager *mgr, uint64_t id) {
+        for (Mount *m = mgr->mounts; m; m = m->next)
+                if (m->id == id)
+                        return m;
+        return NULL;
+}
+
+Mount *manager_find_devnum(Manager *mgr, dev_t devnum) {
+        for (Mount *m = mgr->mounts; m; m = m->next)
+                if (m->devnum == devnum)
+                        return m;
+        return NULL;
+}
+
+int manager_start_mount(Manager *mgr, const char *device, dev_t devnum, Mount **ret) {
+        Mount *m;
+        int r = mount_new(mgr, mgr->mount_ops, device, devnum, &m);
+        if (r < 0)
+                return r;
+        registry_add(mgr, m);
+        r = mount_start(m); /* on failure m is gone already */
+        if (r < 0)
+                return r;
+        *ret = m;
+        return 0;
+}
+
+void manager_job_removed(Manager *mgr, const char *job, const char *result) {
+        for (Mount *m = mgr->mounts; m; m = m->next)
+                if (m->job_path && strcmp(m->job_path, job) == 0) {
+                        mount_on_job_done(m, result);
+                        return;
+                }
+}
+
+/* ---- Persistence ---- */
+
+/* Mounts still being set up are recorded too (from mount(2) on), so that a daemon that dies before
+ * the worker is ready leaves no unknown mount behind. */
+static bool recordable(const Mount *m) {
+        return m->purpose == PURPOSE_MOUNT && (m->served || m->mounted);
+}
+
+int manager_save(Manager *mgr) {
+        struct mount_record *records = NULL;
+        size_t n = 0;
+        int r;
+
+        if (mgr->restoring)
+                return 0; /* the records not read yet would be lost */
+        for (Mount *m = mgr->mounts; m; m = m->next)
+                n += recordable(m);
+        if (n > 0 && !(records = calloc(n, sizeof(*records))))
+                return log_error_errno(-ENOMEM, "cannot write %s", STATE_FILE);
+        n = 0;
+        for (Mount *m = mgr->mounts; m; m = m->next) {
+                if (!recordable(m))
+                        continue;
+                if (!m->fdname)
+                        (void) fdstore_name(m->devnum, &m->fdname);
+                m->recorded = true;
+                /* Borrowed strings: the records live only for this call. */
+                records[n++] = (struct mount_record) {
+                        .devnum = m->devnum,
+                        .owner = m->owner,
+                        .gid = m->gid,
+                        .mounted_by = m->mounted_by,
+                        .read_only = m->read_only,
+                        .created_mount_point = m->created_mount_point,
+                        .dirty = m->dirty,
+                        .established = m->served,
+                        .device = m->device,
+                        .mount_point = m->mount_point,
+                        .label = m->label,
+                        .uuid = m->uuid,
+                        .unit = m->unit,
+                        .fdname = m->fdname,
+                        /* A relabel in flight: its answer is due to whichever daemon runs then. */
+                        .new_label = m->state == MOUNT_LABELLING || m->state == MOUNT_LABELLING_ADOPTED ? m->new_label
+                                                                                                         : NULL,
+                };
+        }
+        r = state_write_file(mgr->state_file ?: STATE_FILE, records, n);
+        free(records);
+        if (r < 0)
+                log_error_errno(r, "cannot write %s", mgr->state_file ?: STATE_FILE);
+        return r;
+}
+
+void manager_mount_save(Mount *m) {
+        (void) manager_save(m->manager);
+}
+
+void manager_mount_gone(Mount *m) {
+        Manager *mgr = m->manager;
+        bool was_recorded = m->recorded;
+        dev_t devnum = m->devnum;
+
+        registry_remove(mgr, m);
+        mount_free(m);
+        if (was_recorded)
+                (void) manager_save(mgr);
+        manager_device_released(mgr, devnum);
+        if (mgr->stopping && !mgr->mounts)
+                (void) sd_event_exit(mgr->event, 0);
+}
+
+struct stored_fd {
+        int fd;
+        char *name;
+};
+
+static int take_fd(struct stored_fd *fds, int n, const char *name) {
+        for (int i = 0; i < n; i++)
+                if (fds[i].fd >= 0 && fds[i].name && strcmp(fds[i].name, name) == 0)
+                        return TAKE_FD(fds[i].fd);
+        return -1;
+}
+
+/* A recorded mount that cannot be re-adopted: take down whatever is left of it. */
+static void clean_up_record(Manager *mgr, const struct mount_record *rec, int sock) {
+        if (fuse_mount_present(rec->mount_point, rec->devnum)) {
+                (void) fuse_abort_connection(rec->devnum);
+                (void) umount2(rec->mount_point, MNT_DETACH | UMOUNT_NOFOLLOW);
+        }
+        if (rec->created_mount_point)
+                (void) rmdir(rec->mount_point);
+        if (sock >= 0) {
+                (void) link_send(sock, LINK_SHUTDOWN, NULL, 0, -1);
+                close(sock);
+        }
+        if (rec->unit && *rec->unit)
+                (void) units_stop(mgr->bus, rec->unit);
+}
+
+static void restore_one(Manager *mgr, struct mount_record *rec, struct stored_fd *fds, int n_fds) {
+        int sock = take_fd(fds, n_fds, rec->fdname);
+        _cleanup_free_ char *active = NULL;
+        bool unit_ok = units_active_state(mgr->bus, rec->unit, &active) >= 0 && strcmp(active, "active") == 0;
+        bool mount_ok = fuse_mount_present(rec->mount_point, rec->devnum);
+
+        if (!rec->established || sock < 0 || !unit_ok || !mount_ok || !*rec->mount_point || !*rec->device) {
+                log_warning("%s: cannot re-adopt the mount on %s (%s, link %s, unit %s, mount %s); cleaning up",
+                            rec->device, rec->mount_point, rec->established ? "established" : "still being set up",
+                            sock >= 0 ? "kept" : "lost", unit_ok ? "active" : "gone", mount_ok ? "present" : "gone");
+                clean_up_record(mgr, rec, sock);
+                return;
+        }
+
+        Mount *m;
+        if (mount_new(mgr, mgr->mount_ops, rec->device, rec->devnum, &m) < 0) {
+                close(sock);
+                return;
+        }
+        registry_add(mgr, m);
+        m->sock = sock;
+        m->owner = rec->owner;
+        m->gid = rec->gid;
+        m->mounted_by = rec->mounted_by;
+        m->read_only = rec->read_only;
+        m->created_mount_point = rec->created_mount_point;
+        m->dirty = rec->dirty;
+        m->mount_point = TAKE_PTR(rec->mount_point);
+        m->label = TAKE_PTR(rec->label);
+        m->uuid = TAKE_PTR(rec->uuid);
+        m->unit = TAKE_PTR(rec->unit);
+        m->fdname = TAKE_PTR(rec->fdname);
+        m->new_label = TAKE_PTR(rec->new_label);
+        int r = mount_watch_link(m);
+        if (r >= 0)
+                r = mount_adopt(m);
+        if (r < 0) {
+                log_error_errno(r, "%s: cannot re-adopt", m->device);
+                mount_abandon(m, "re-adoption failed");
+        } else
+                log_info("%s: re-adopted the mount on %s (%s)", m->device, m->mount_point, m->unit);
+}
+
+int manager_restore(Manager *mgr) {
+        char **names = NULL;
+        int n = sd_listen_fds_with_names(1, &names);
+        struct stored_fd *fds = NULL;
+        struct mount_record *records = NULL;
+        size_t n_records = 0;
+
+        if (n < 0)
+                n = 0;
+        if (n > 0) {
+                fds = calloc(n, sizeof(*fds));
+                if (!fds)
+                        return -ENOMEM;
+                for (int i = 0; i < n; i++) {
+                        fds[i].fd = SD_LISTEN_FDS_START + i;
+                        fds[i].name = names ? names[i] : NULL;
+                        (void) fcntl(fds[i].fd, F_SETFD, FD_CLOEXEC);
+                }
+        }
+
+        _cleanup_fclose_ FILE *f = fopen(mgr->state_file ?: STATE_FILE, "re");
+        if (f)
+                (void) state_read(f, &records, &n_records);
+        mgr->restoring = true;
+        for (size_t i = 0; i < n_records; i++) {
+                restore_one(mgr, &records[i], fds, n);
+                mount_record_done(&records[i]);
+        }
+        mgr->restoring = false;
+        free(records);
+
+        /* Links nobody recorded: their workers are told to stop. */
+        for (int i = 0; i < n; i++) {
+                if (fds[i].fd >= 0) {
+                        (void) link_send(fds[i].fd, LINK_SHUTDOWN, NULL, 0, -1);
+                        close(fds[i].fd);
+                        if (fds[i].name)
+                                fdstore_remove(fds[i].name);
+                }
+                free(fds[i].name);
+        }
+        free(fds);
+        free(names);
+        return manager_save(mgr);
+}
+
+void manager_stop(Manager *mgr) {
+        Mount *next;
+
+        mgr->stopping = true;
+        /* Not worth waiting for a password: the answer would come too late. Unclaimed Mounts
+         * are stopped with their requests. */
+        manager_drop_pending(mgr);
+        for (Mount *m = mgr->mounts; m; m = next) {
+                next = m->next;
+                if (mount_is_serving(m) && !m->request) {
+                        log_info("%s: unmounting %s: the daemon is stopping", m->device, m->mount_point);
+                        (void) mount_unmount(m, NULL, true);
+                }
+                /* Anything else is in the middle of an operation that ends (or times out) by itself. */
+        }
+        if (!mgr->mounts)
+                (void) sd_event_exit(mgr->event, 0);
+}
+
+void manager_forget_mounts(Manager *mgr) {
+        while (mgr->mounts) {
+                Mount *m = mgr->mounts;
+                /* Not abandoned: only our bookkeeping goes; the fd store keeps the link. */
+                registry_remove(mgr, m);
+                mount_free(m);
+        }
+}
