@@ -332,7 +332,7 @@ const MountStateInfo mount_states[_MOUNT_STATE_MAX] = {
                 .claimed = true, .worker_running = true, .enter = send_label, .timeout_fn = timeout_abandon,
         },
         [MOUNT_LABELLING_ADOPTED] = {
-                .name = "labelling-adopted", .doing = "waiting for the label asked before the restart",
+                .name = "labelling_adopted", .doing = "waiting for the label asked before the restart",
                 .timeout = TIMEOUT_LABEL, .messages = MSG(LINK_LABEL_SET),
                 .claimed = true, .worker_running = true, .timeout_fn = timeout_label_adopted,
         },
@@ -343,11 +343,11 @@ const MountStateInfo mount_states[_MOUNT_STATE_MAX] = {
                 .claimed = true, .worker_running = true, .timeout_fn = timeout_umount,
         },
         [MOUNT_UNMOUNTING_CLEAN] = {
-                .name = "unmounting-clean", .doing = "unmounting",
+                .name = "unmounting_clean", .doing = "unmounting",
                 .timeout = TIMEOUT_KEEP, .claimed = true, .worker_running = true, .timeout_fn = timeout_umount,
         },
         [MOUNT_UNMOUNTING_EXITED] = {
-                .name = "unmounting-exited", .doing = "unmounting",
+                .name = "unmounting_exited", .doing = "unmounting",
                 .timeout = TIMEOUT_KEEP, .claimed = true, .deaf = true, .worker_ended = true,
                 .timeout_fn = timeout_umount,
         },
