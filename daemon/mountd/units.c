@@ -116,6 +116,28 @@ static int append_sandbox(sd_bus_message *m) {
         return 0;
 }
 
+/* The worker does not know its device's name (it gets an fd): systemd adds DEVICE= to each of its
+ * journal lines, as the daemon's own entries carry it, so `journalctl DEVICE=...` shows both. */
+static int append_log_fields(sd_bus_message *m, const char *device) {
+        _cleanup_free_ char *field = NULL;
+        int r;
+
+        if (asprintf(&field, "DEVICE=%s", device) < 0)
+                return -ENOMEM;
+        r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "LogExtraFields");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "aay");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "ay");
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'y', field, strlen(field));
+        for (int i = 0; r >= 0 && i < 3; i++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
 int units_start_worker(sd_bus *bus, const char *unit, const char *device, dev_t devnum, int worker_fd,
                        sd_bus_message_handler_t callback, void *userdata, sd_bus_slot **ret_slot) {
         sd_bus_message *m = NULL;
@@ -144,6 +166,8 @@ int units_start_worker(sd_bus *bus, const char *unit, const char *device, dev_t 
                 r = sd_bus_message_append(m, "(sv)", "StandardInputFileDescriptor", "h", worker_fd);
         if (r >= 0)
                 r = append_sandbox(m);
+        if (r >= 0)
+                r = append_log_fields(m, device);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r >= 0)

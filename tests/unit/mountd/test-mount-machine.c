@@ -19,6 +19,7 @@
 
 #include "errors.h"
 #include "log.h"
+#include "mount-log.h"
 #include "mountd.h"
 
 #define SEC 1000000ULL
@@ -1040,13 +1041,40 @@ static void test_diagram_matches_enum(void **state) {
                         fail_msg("the diagram lacks the state \"%s\"", mount_states[s].name);
 }
 
+/* Each kind of journal entry has its own MESSAGE_ID, explained in the catalog. */
+static const char *catalog_path;
+
+static void test_catalog_explains_every_event(void **state) {
+        for (int e = 0; e < _MOUNT_EVENT_MAX; e++) {
+                const char *id = mount_event_id(e);
+                char line[256], want[64];
+                bool found = false;
+
+                assert_non_null(id);
+                assert_int_equal(strlen(id), 32);
+                assert_int_equal(strspn(id, "0123456789abcdef"), 32);
+                for (int o = 0; o < e; o++)
+                        assert_string_not_equal(id, mount_event_id(o));
+                snprintf(want, sizeof(want), "-- %s\n", id);
+                FILE *f = fopen(catalog_path, "re");
+                assert_non_null(f);
+                while (!found && fgets(line, sizeof(line), f))
+                        found = strcmp(line, want) == 0;
+                fclose(f);
+                if (!found)
+                        fail_msg("%s lacks an entry for %s", catalog_path, id);
+        }
+}
+
 int main(int argc, char *argv[]) {
         readme_path = argc > 1 ? argv[1] : "daemon/mountd/README.md";
+        catalog_path = argc > 2 ? argv[2] : "units/exfat-mountd.catalog";
         /* Every cut-off worker is an error line: only a failure should show. */
         log_set_max_level(getenv("TEST_MOUNT_MACHINE_LOG") ? LOG_DEBUG : LOG_CRIT);
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_every_state_has_a_name),
                 cmocka_unit_test(test_diagram_matches_enum),
+                cmocka_unit_test(test_catalog_explains_every_event),
                 cmocka_unit_test_setup_teardown(test_every_message_in_every_state, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_messages, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_link_gone_in_every_state, setup, teardown),
