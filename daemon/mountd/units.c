@@ -117,14 +117,17 @@ static int append_sandbox(sd_bus_message *m) {
 }
 
 /* The worker does not know its device's name (it gets an fd): systemd adds DEVICE= to each of its
- * journal lines, as the daemon's own entries carry it, so `journalctl DEVICE=...` shows both. */
+ * journal lines, as the daemon's own entries carry it, so `journalctl DEVICE=...` shows both; and
+ * $EXFAT_WORKER_DEVICE names it in the lines' text. */
 static int append_log_fields(sd_bus_message *m, const char *device) {
-        _cleanup_free_ char *field = NULL;
+        _cleanup_free_ char *field = NULL, *env = NULL;
         int r;
 
-        if (asprintf(&field, "DEVICE=%s", device) < 0)
+        if (asprintf(&field, "DEVICE=%s", device) < 0 || asprintf(&env, "EXFAT_WORKER_DEVICE=%s", device) < 0)
                 return -ENOMEM;
-        r = sd_bus_message_open_container(m, 'r', "sv");
+        r = sd_bus_message_append(m, "(sv)", "Environment", "as", 1, env);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sv");
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", "LogExtraFields");
         if (r >= 0)

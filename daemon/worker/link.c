@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -321,8 +322,13 @@ int link_run(int sock) {
                 }
         }
 
-        /* The sandbox has no /dev: name the device by its fd in log lines. */
-        snprintf(name, sizeof(name), "device fd %d", device_fd);
+        /* The sandbox has no /dev: the daemon names the device in $EXFAT_WORKER_DEVICE, for log lines
+         * only (it is never opened); without it, the fd names it. */
+        const char *device_name = getenv("EXFAT_WORKER_DEVICE");
+        if (device_name && *device_name)
+                snprintf(name, sizeof(name), "%s", device_name);
+        else
+                snprintf(name, sizeof(name), "device fd %d", device_fd);
         r = volume_probe(&l.vol, device_fd, direct_fd, name, l.dev.flags & LINK_OPT_READ_ONLY, l.dev.flags & LINK_OPT_FORCE,
                          l.dev.flags & LINK_OPT_SYNC);
         l.probe_status = r;

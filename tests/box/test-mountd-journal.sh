@@ -69,7 +69,8 @@ check_eq "$unit" "$(field $ID_UNMOUNTED "$dev" UNIT)" "UNIT of the unmount entry
 check_eq 1 "$(entries $ID_MOUNTED "$dev")" "mount entries after the unmount"
 pass "unmount: one entry"
 
-# A failure: no exFAT on the device; ERRNO says why; the worker's complaint carries DEVICE= too.
+# A failure: no exFAT on the device; ERRNO says why; the worker's complaint carries DEVICE= too, and
+# names the device in its text.
 bad_image=$(mktemp /var/tmp/box-image.XXXXXX)
 on_exit "rm -f '$bad_image'"
 truncate -s 16M "$bad_image"
@@ -79,7 +80,7 @@ expect_entries 1 $ID_FAILED "$bad" "failure"
 check_eq 22 "$(field $ID_FAILED "$bad" ERRNO)" "ERRNO of the failure (EINVAL)"
 check_eq "$(worker_unit "$bad")" "$(field $ID_FAILED "$bad" UNIT)" "UNIT of the failure"
 check_eq 0 "$(entries $ID_MOUNTED "$bad")" "mount entries for the bad device"
-wait_for 5 sh -c "journalctl --no-pager -q -o cat DEVICE='$bad' _SYSTEMD_UNIT='$(worker_unit "$bad")' | grep -q 'not an exFAT volume'" ||
+wait_for 5 sh -c "journalctl --no-pager -q -o cat DEVICE='$bad' _SYSTEMD_UNIT='$(worker_unit "$bad")' | grep -qF '$bad: not an exFAT volume'" ||
         fail "the worker's line about $bad does not carry DEVICE=: $(journalctl --no-pager -q -u "$(worker_unit "$bad")")"
 pass "failure: one entry with ERRNO=22; the worker's own line found by DEVICE="
 
