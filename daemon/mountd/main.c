@@ -64,7 +64,7 @@ static int run(void) {
         umask(0022);
         errors_register();
         mgr.under_systemd = getenv("NOTIFY_SOCKET") != NULL;
-        mgr.mount_ops = &mount_ops_real;
+        mgr.mount_ops = manager_mount_ops();
         /* Structured entries (mount-log.h) only where stderr is the journal anyway. */
         mount_log_use_journal(getenv("JOURNAL_STREAM") != NULL);
 

@@ -126,11 +126,11 @@ int manager_save(Manager *mgr) {
         return r;
 }
 
-void manager_mount_save(Mount *m) {
+static void mount_save(Mount *m) {
         (void) manager_save(m->manager);
 }
 
-void manager_mount_gone(Mount *m) {
+static void mount_gone(Mount *m) {
         Manager *mgr = m->manager;
         bool was_recorded = m->recorded;
         dev_t devnum = m->devnum;
@@ -142,6 +142,26 @@ void manager_mount_gone(Mount *m) {
         manager_device_released(mgr, devnum);
         if (mgr->stopping && !mgr->mounts)
                 (void) sd_event_exit(mgr->event, 0);
+}
+
+static void object_changed(Mount *m, const char *property) {
+        mount_object_changed(m, property);
+}
+
+const MountOps *manager_mount_ops(void) {
+        static MountOps ops;
+
+        if (!ops.start_unit) {
+                ops = mount_ops_world;
+                ops.export = mount_object_export;
+                ops.unexport = mount_object_unexport;
+                ops.changed = object_changed;
+                ops.store_fd = fdstore_keep;
+                ops.forget_fd = fdstore_forget;
+                ops.save = mount_save;
+                ops.gone = mount_gone;
+        }
+        return &ops;
 }
 
 struct stored_fd {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* A Mount's data, and the real world behind MountOps: the worker's unit (systemd), the link, the
- * device, mount(2) and the threads that wait on the worker. The decisions are mount-machine.c's;
- * every function here does one thing and reports how it went. */
+ * device, mount(2), the threads that wait on the worker and the replies. The decisions are
+ * mount-machine.c's; every function here does one thing and reports how it went. Nothing here
+ * calls the Manager, the D-Bus object or the state file: manager-mounts.c puts those in. */
 #include "mountd.h"
 
 #include <errno.h>
@@ -20,7 +21,6 @@
 #include "mountpoints.h"
 #include "offload.h"
 #include "readahead.h"
-#include "fdstore.h"
 #include "units.h"
 #include "util.h"
 
@@ -345,11 +345,8 @@ static void reply(Mount *m, sd_bus_message *request, const sd_bus_error *error) 
                 (void) sd_bus_reply_method_return(request, NULL);
 }
 
-static void object_changed(Mount *m, const char *property) {
-        mount_object_changed(m, property);
-}
-
-const MountOps mount_ops_real = {
+/* The world's part of MountOps; the Manager adds its own (manager_mount_ops()). */
+const MountOps mount_ops_world = {
         .start_unit = start_unit,
         .stop_unit = stop_unit,
         .unwatch_link = unwatch_link,
@@ -364,12 +361,5 @@ const MountOps mount_ops_real = {
         .mount_present = mount_present,
         .remove_mount_point = remove_mount_point,
         .run_thread = run_thread,
-        .export = mount_object_export,
-        .unexport = mount_object_unexport,
-        .changed = object_changed,
-        .store_fd = fdstore_keep,
-        .forget_fd = fdstore_forget,
-        .save = manager_mount_save,
         .reply = reply,
-        .gone = manager_mount_gone,
 };

@@ -38,7 +38,7 @@ struct Manager {
         sd_device_monitor *device_monitor;
         DeviceObject *devices;
         bool restoring;                /* re-adopting recorded mounts: the state file is not rewritten meanwhile */
-        const MountOps *mount_ops;     /* what new Mounts reach the world through (&mount_ops_real) */
+        const MountOps *mount_ops;     /* what new Mounts reach the world through (manager_mount_ops()) */
         const char *state_file;        /* NULL: STATE_FILE */
 };
 
@@ -97,8 +97,9 @@ struct Mount {
         char *new_label;          /* for a Label in progress (recorded: a restarted daemon awaits the answer) */
 };
 
-/* mount.c: a Mount's data, and the real world behind MountOps (systemd, the link, the kernel). */
-extern const MountOps mount_ops_real;
+/* mount.c: a Mount's data, and the real world behind MountOps (systemd, the link, the kernel,
+ * replies); the rest of MountOps is the Manager's (manager_mount_ops()). */
+extern const MountOps mount_ops_world;
 /* A new Mount of device, not started and in no registry. */
 int mount_new(Manager *mgr, const MountOps *ops, const char *device, dev_t devnum, Mount **ret);
 Mount *mount_free(Mount *m);
@@ -122,9 +123,9 @@ int manager_restore(Manager *mgr);
 void manager_stop(Manager *mgr);
 /* The event loop has ended for a restart: our bookkeeping goes, mounts and workers stay. */
 void manager_forget_mounts(Manager *mgr);
-/* MountOps of the Manager's: save, gone. */
-void manager_mount_save(Mount *m);
-void manager_mount_gone(Mount *m);
+/* The MountOps of the daemon: mount.c's world, the D-Bus object (mount-object.c), the fd store
+ * (fdstore.c), and the Manager's own hooks (the record, the end of a Mount). */
+const MountOps *manager_mount_ops(void);
 
 /* mount-object.c: the D-Bus face of a Mount. */
 int mount_object_export(Mount *m);
