@@ -157,21 +157,26 @@ int device_is_mounted(dev_t devnum) {
         return mountinfo_has_device("/proc/self/mountinfo", devnum);
 }
 
-int device_open(const char *path, dev_t devnum, bool read_only, int *ret_fd) {
+int device_open(const char *path, dev_t devnum, bool read_only, int *ret_claim_fd, int *ret_fd) {
+        _cleanup_close_ int claim = -1, fd = -1;
         struct stat st;
-        int fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        close(fd);
 
+        /* O_EXCL on a block device is the kernel's exclusive claim: EBUSY while it is mounted or
+         * claimed, and as long as this fd stays open nobody else (udisks, the kernel driver) can
+         * mount or claim it. */
+        claim = open(path, O_RDONLY | O_EXCL | O_CLOEXEC | O_NOCTTY);
+        if (claim < 0)
+                return -errno;
         fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
-        if (fstat(fd, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != devnum) {
-                close(fd);
+        /* Both opens went by the path: both must still be the device the caller named. */
+        if (fstat(claim, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != devnum)
                 return -ENODEV;
-        }
-        *ret_fd = fd;
+        if (fstat(fd, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != devnum)
+                return -ENODEV;
+        *ret_claim_fd = TAKE_FD(claim);
+        *ret_fd = TAKE_FD(fd);
         return 0;
 }
 

@@ -20,9 +20,11 @@ int device_is_mounted(dev_t devnum);
 /* The same for a mountinfo file (whole lines, however long). */
 int mountinfo_has_device(const char *mountinfo, dev_t devnum);
 
-/* Checks that nobody holds the device exclusively (-EBUSY otherwise), then opens it without O_EXCL
- * (a later fuseblk mount claims it) and checks it is still the same device. */
-int device_open(const char *path, dev_t devnum, bool read_only, int *ret_fd);
+/* Claims the device exclusively (an O_EXCL fd, *ret_claim_fd: -EBUSY when it is mounted or claimed
+ * already), then opens it again without O_EXCL (*ret_fd, the one handed to the worker) and checks
+ * both are still the device devnum. The claim lasts until *ret_claim_fd is closed: before mount(2),
+ * which makes its own claim, or once a relabelling worker has exited. */
+int device_open(const char *path, dev_t devnum, bool read_only, int *ret_claim_fd, int *ret_fd);
 
 /* The same device opened again (a new open file) with O_DIRECT and fd's access mode (read-only
  * or read-write); -1 when that fails. */

@@ -37,6 +37,7 @@ int mount_new(Manager *mgr, const MountOps *ops, const char *device, dev_t devnu
         m->devnum = devnum;
         m->sock = -1;
         m->device_fd = -1;
+        m->claim_fd = -1;
         m->device = strdup(device);
         if (!m->device) {
                 free(m);
@@ -57,6 +58,9 @@ Mount *mount_free(Mount *m) {
         sd_bus_error_free(&m->error);
         closep(&m->sock);
         closep(&m->device_fd);
+        /* A relabelling worker has exited by now (or its unit is being stopped): others may
+         * claim the device again. */
+        closep(&m->claim_fd);
         options_done(&m->opts);
         free(m->device);
         free(m->mount_point);
@@ -194,9 +198,10 @@ static uint64_t device_size(int fd) {
 }
 
 static int open_device(Mount *m, sd_bus_error *error) {
-        int r = device_open(m->device, m->devnum, m->purpose == PURPOSE_MOUNT && m->opts.read_only, &m->device_fd);
+        int r = device_open(m->device, m->devnum, m->purpose == PURPOSE_MOUNT && m->opts.read_only, &m->claim_fd,
+                            &m->device_fd);
         if ((r == -EROFS || r == -EACCES) && m->purpose == PURPOSE_MOUNT && !m->opts.read_only)
-                r = device_open(m->device, m->devnum, true, &m->device_fd);
+                r = device_open(m->device, m->devnum, true, &m->claim_fd, &m->device_fd);
         if (r < 0)
                 return sd_bus_error_setf(error, r == -EBUSY ? ERR_BUSY : ERR_NO_SUCH_DEVICE, "Cannot open %s: %s",
                                          m->device, r == -EBUSY ? "it is in use" : strerr(r)), r;
@@ -239,6 +244,9 @@ static int establish(Mount *m, sd_bus_error *error) {
                 r = -errno;
                 return sd_bus_error_setf(error, ERR_FAILED, "Cannot open /dev/fuse: %s", strerr(r)), r;
         }
+        /* mount(2) makes its own exclusive claim, which ours would make fail with EBUSY: ours is
+         * let go at the last moment. */
+        m->claim_fd = safe_close(m->claim_fd);
         r = fuse_mount_device(m->device, m->mount_point, fuse_fd, m->owner, m->gid, m->read_only, m->opts.noexec,
                               m->opts.sync);
         if (r < 0)

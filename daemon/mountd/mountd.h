@@ -84,6 +84,8 @@ struct Mount {
 
         int sock;                 /* our end of the worker's socketpair */
         int device_fd;            /* until sent to the worker */
+        int claim_fd;             /* O_EXCL: the device is ours from the open until mount(2) (which
+                                   * claims it itself) or, for a relabel, until the Mount is freed */
         uint64_t device_size;     /* bytes, to check what the worker reports */
         sd_event_source *io;
         sd_event_source *timer;
