@@ -20,12 +20,12 @@ bool mount_point_option_valid(const char *p) {
         size_t n = strnlen(p, MOUNT_POINT_MAX + 1);
         if (n == 0 || n > MOUNT_POINT_MAX || p[0] != '/' || strcmp(p, "/") == 0)
                 return false;
-        for (const unsigned char *c = (const unsigned char *) p; *c; c++)
-                /* Any name a file manager may choose (udisks uses the label: "/media/alice/MY STICK"):
-                 * the path never enters mount data (mount(2) targets an fd) and mountinfo escapes
-                 * what it must. Control characters only make logs and listings lie. */
-                if (*c < 0x20 || *c == 0x7f)
-                        return false;
+        /* Any name a file manager may choose (udisks uses the label: "/media/alice/MY STICK"):
+         * the path never enters mount data (mount(2) targets an fd) and mountinfo escapes what it
+         * must. It must be text, though (it is shown on the bus, in logs and listings): valid
+         * UTF-8 without control characters, which would only make those lie. */
+        if (!link_string_valid(p, n + 1))
+                return false;
         /* Each component must be a plain name. */
         for (const char *c = p; *c;) {
                 c++; /* skip the slash */

@@ -175,38 +175,15 @@ out:
 }
 
 /* The rules of mount_point_option_valid as its comment states them, read independently. */
-static bool mount_point_reference(const char *p) {
-        size_t n = strlen(p);
-        if (n < 2 || n > 1024 || p[0] != '/')
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                char c = p[i];
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' || c == '.' ||
-                      c == '_' || c == '-' || c == '+' || c == '@'))
-                        return false;
-        }
-        /* Components between slashes: none empty, none "." or "..". */
-        const char *c = p + 1;
-        for (;;) {
-                const char *end = strchr(c, '/');
-                size_t len = end ? (size_t) (end - c) : strlen(c);
-                if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
-                        return false;
-                if (!end)
-                        return true;
-                c = end + 1;
-        }
-}
-
-/* Valid UTF-8 without controls, < 64 bytes, none of " * / : < > ? \ |, at most 11 UTF-16 units. */
-static bool label_reference(const char *s) {
+/* Valid UTF-8 (shortest forms, no surrogates, at most U+10FFFF) without C0, DEL or C1 controls and
+ * without the bytes of forbidden; *units counts UTF-16 units. */
+static bool text_reference(const char *s, const char *forbidden, size_t *units) {
         const unsigned char *p = (const unsigned char *) s;
-        size_t n = strlen(s), units = 0;
-        if (n >= 64)
-                return false;
+        size_t n = strlen(s);
+        *units = 0;
         for (size_t i = 0; i < n;) {
                 unsigned c = p[i], len, cp;
-                if (c < 0x20 || c == 0x7F || strchr("\"*/:<>?\\|", (int) c))
+                if (c < 0x20 || c == 0x7F || strchr(forbidden, (int) c))
                         return false;
                 if (c < 0x80)
                         len = 1, cp = c;
@@ -228,10 +205,33 @@ static bool label_reference(const char *s) {
                 if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
                     (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp <= 0x9F))
                         return false;
-                units += cp >= 0x10000 ? 2 : 1;
+                *units += cp >= 0x10000 ? 2 : 1;
                 i += len;
         }
-        return units <= 11;
+        return true;
+}
+
+/* Absolute, 2..1024 bytes, text (as above), components neither empty nor "." nor "..". */
+static bool mount_point_reference(const char *p) {
+        size_t n = strlen(p), units;
+        if (n < 2 || n > 1024 || p[0] != '/' || !text_reference(p, "", &units))
+                return false;
+        const char *c = p + 1;
+        for (;;) {
+                const char *end = strchr(c, '/');
+                size_t len = end ? (size_t) (end - c) : strlen(c);
+                if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+                        return false;
+                if (!end)
+                        return true;
+                c = end + 1;
+        }
+}
+
+/* Text (as above) of < 64 bytes, none of " * / : < > ? \ |, at most 11 UTF-16 units. */
+static bool label_reference(const char *s) {
+        size_t units;
+        return strlen(s) < 64 && text_reference(s, "\"*/:<>?\\|", &units) && units <= 11;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -161,6 +161,10 @@ static void test_mount_point_syntax(void **state) {
         assert_true(mount_point_option_valid("/a\\b"));
         assert_false(mount_point_option_valid("/a\tb"));
         assert_false(mount_point_option_valid("/a\x7f"));
+        /* Text only: not UTF-8, an overlong form, a C1 control. */
+        assert_false(mount_point_option_valid("/run/media/\xff\xff"));
+        assert_false(mount_point_option_valid("/a\xc0\xaf"));
+        assert_false(mount_point_option_valid("/a\xc2\x85"));
         assert_false(mount_point_option_valid("/a/../b"));
         assert_false(mount_point_option_valid("/a/.."));
         assert_false(mount_point_option_valid("/a/./b"));
