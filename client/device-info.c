@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-properties.h"
+
 void device_entry_done(struct device_entry *d) {
         free(d->object);
         free(d->device);
@@ -20,33 +22,19 @@ bool device_entry_mounted(const struct device_entry *d) {
         return d->mount && strcmp(d->mount, "/") != 0;
 }
 
-static int read_string(sd_bus_message *m, const char *type, char **field) {
-        const char *s;
-        char *copy;
-        int r;
+static int read_property(sd_bus_message *m, const char *name, void *userdata) {
+        struct device_entry *d = userdata;
 
-        r = sd_bus_message_read(m, "v", type, &s);
-        if (r < 0)
-                return r;
-        copy = strdup(s);
-        if (!copy)
-                return -ENOMEM;
-        free(*field);
-        *field = copy;
-        return 0;
-}
-
-static int read_property(sd_bus_message *m, const char *name, struct device_entry *d) {
         if (strcmp(name, "Device") == 0)
-                return read_string(m, "s", &d->device);
+                return bus_property_read_string(m, "s", &d->device);
         if (strcmp(name, "Label") == 0)
-                return read_string(m, "s", &d->label);
+                return bus_property_read_string(m, "s", &d->label);
         if (strcmp(name, "Uuid") == 0)
-                return read_string(m, "s", &d->uuid);
+                return bus_property_read_string(m, "s", &d->uuid);
         if (strcmp(name, "Mount") == 0)
-                return read_string(m, "o", &d->mount);
+                return bus_property_read_string(m, "o", &d->mount);
         if (strcmp(name, "Dirty") == 0)
-                return read_string(m, "s", &d->dirty);
+                return bus_property_read_string(m, "s", &d->dirty);
         if (strcmp(name, "Size") == 0) {
                 int r = sd_bus_message_read(m, "v", "t", &d->size);
                 if (r >= 0)
@@ -61,61 +49,15 @@ static int read_property(sd_bus_message *m, const char *name, struct device_entr
                 }
                 return r;
         }
-        /* A property of a later daemon. */
-        return sd_bus_message_skip(m, "v");
+        return bus_property_skip(m);
 }
 
 int device_entry_read_properties(sd_bus_message *m, struct device_entry *d) {
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *name;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r >= 0)
-                        r = read_property(m, name, d);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        return bus_properties_read(m, read_property, d);
 }
 
 int device_entry_read_interfaces(sd_bus_message *m, struct device_entry *d) {
-        bool found = false;
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
-                const char *interface;
-
-                r = sd_bus_message_read(m, "s", &interface);
-                if (r < 0)
-                        return r;
-                if (strcmp(interface, MOUNTD_DEVICE) == 0) {
-                        r = device_entry_read_properties(m, d);
-                        found = true;
-                } else
-                        r = sd_bus_message_skip(m, "a{sv}");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        return found;
+        return bus_properties_read_interface(m, MOUNTD_DEVICE, read_property, d);
 }
 
 void device_list_done(struct device_list *l) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-properties.h"
 #include "mount-info.h"
 
 void mount_info_done(struct mount_info *i) {
@@ -19,23 +20,7 @@ void mount_info_done(struct mount_info *i) {
         *i = (struct mount_info) {};
 }
 
-static int read_string_variant(sd_bus_message *m, char **field) {
-        const char *s;
-        char *copy;
-        int r;
-
-        r = sd_bus_message_read(m, "v", "s", &s);
-        if (r < 0)
-                return r;
-        copy = strdup(s);
-        if (!copy)
-                return -ENOMEM;
-        free(*field);
-        *field = copy;
-        return 0;
-}
-
-int mount_info_read_properties(sd_bus_message *m, struct mount_info *i) {
+static int read_property(sd_bus_message *m, const char *name, void *userdata) {
         static const struct {
                 const char *name;
                 size_t offset;
@@ -47,89 +32,33 @@ int mount_info_read_properties(sd_bus_message *m, struct mount_info *i) {
                 { "Unit",       offsetof(struct mount_info, unit) },
                 { "State",      offsetof(struct mount_info, state) },
         };
-        int r;
+        struct mount_info *i = userdata;
+        int b, r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *name;
-                bool done = false;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-
-                for (size_t k = 0; k < sizeof(strings) / sizeof(strings[0]); k++)
-                        if (strcmp(name, strings[k].name) == 0) {
-                                r = read_string_variant(m, (char **) ((char *) i + strings[k].offset));
-                                if (r < 0)
-                                        return r;
-                                done = true;
-                        }
-
-                if (!done && strcmp(name, "Owner") == 0) {
-                        r = sd_bus_message_read(m, "v", "u", &i->owner);
-                        if (r < 0)
-                                return r;
+        for (size_t k = 0; k < sizeof(strings) / sizeof(strings[0]); k++)
+                if (strcmp(name, strings[k].name) == 0)
+                        return bus_property_read_string(m, "s", (char **) ((char *) i + strings[k].offset));
+        if (strcmp(name, "Owner") == 0) {
+                r = sd_bus_message_read(m, "v", "u", &i->owner);
+                if (r >= 0)
                         i->has_owner = true;
-                } else if (!done && strcmp(name, "ReadOnly") == 0) {
-                        int b;
-
-                        r = sd_bus_message_read(m, "v", "b", &b);
-                        if (r < 0)
-                                return r;
-                        i->read_only = b;
-                } else if (!done) {
-                        r = sd_bus_message_skip(m, "v");
-                        if (r < 0)
-                                return r;
-                }
-
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
                 return r;
+        }
+        if (strcmp(name, "ReadOnly") == 0) {
+                r = sd_bus_message_read(m, "v", "b", &b);
+                if (r >= 0)
+                        i->read_only = b;
+                return r;
+        }
+        return bus_property_skip(m);
+}
 
-        return sd_bus_message_exit_container(m);
+int mount_info_read_properties(sd_bus_message *m, struct mount_info *i) {
+        return bus_properties_read(m, read_property, i);
 }
 
 int mount_info_read_interfaces(sd_bus_message *m, struct mount_info *i) {
-        bool found = false;
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
-        if (r < 0)
-                return r;
-
-        while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
-                const char *interface;
-
-                r = sd_bus_message_read(m, "s", &interface);
-                if (r < 0)
-                        return r;
-                if (strcmp(interface, MOUNTD_MOUNT) == 0) {
-                        r = mount_info_read_properties(m, i);
-                        found = true;
-                } else
-                        r = sd_bus_message_skip(m, "a{sv}");
-                if (r < 0)
-                        return r;
-
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        return found;
+        return bus_properties_read_interface(m, MOUNTD_MOUNT, read_property, i);
 }
 
 const char *mount_info_owner_name(const struct mount_info *i) {
