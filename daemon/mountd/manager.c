@@ -378,7 +378,7 @@ static int resolve_device(const char *device, char **ret_path, dev_t *ret_devnum
 
 /* Both records are in (the thread wrote them before its result): the policy decides which actions
  * the request needs, and the request goes on as any other. */
-static void on_users_looked_up(void *userdata, int result) {
+static void on_users_looked_up(void *userdata, void *arg, int result) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         Pending *p = userdata;
         int r;

@@ -17,6 +17,8 @@
 
 #define USEC_PER_SEC 1000000ULL
 #define TIMEOUT_START (20 * USEC_PER_SEC)
+#define TIMEOUT_OPEN (20 * USEC_PER_SEC)
+#define TIMEOUT_MOUNT (20 * USEC_PER_SEC)
 #define TIMEOUT_PROBE (60 * USEC_PER_SEC)
 #define TIMEOUT_READY (10 * USEC_PER_SEC)
 #define TIMEOUT_LABEL (20 * USEC_PER_SEC)
@@ -141,6 +143,28 @@ static void mount_enter(Mount *m, MountState s) {
 
 /* ---- What entering a state does ---- */
 
+static void start_open(Mount *m) {
+        /* Only for an authorized request: a refused caller makes the daemon touch nothing but the
+         * worker's unit. In a thread: the open of a stalled disk may take its time. */
+        int r = m->ops->open_device(m);
+        if (r < 0) {
+                fail(m, r, ERR_FAILED, "Cannot open %s: %s", m->device, strerr(r));
+                mount_enter(m, MOUNT_STOPPING);
+        }
+}
+
+static void start_mount(Mount *m) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+
+        int r = m->ops->establish(m, &e);
+        if (r < 0) {
+                fail(m, r, e.name ?: ERR_FAILED, "%s", e.message ?: strerr(r));
+                sd_bus_error_free(&e);
+                /* The caller has its answer; the worker only needs to go. */
+                mount_enter(m, MOUNT_FLUSHING);
+        }
+}
+
 static void send_device(Mount *m) {
         struct link_device d = {
                 .flags = (m->opts.read_only ? LINK_OPT_READ_ONLY : 0) | (m->opts.force ? LINK_OPT_FORCE : 0) |
@@ -256,6 +280,19 @@ static void timeout_abandon(Mount *m) {
         mount_abandon(m, why);
 }
 
+static void timeout_device(Mount *m) {
+        /* A thread waits for the device (a stalled disk): it cannot be cancelled. The caller is
+         * answered now; the Mount waits for the thread in abandoned, the device busy meanwhile. */
+        const char *doing = mount_states[m->state].doing;
+        char why[128];
+
+        if (!sd_bus_error_is_set(&m->error) && m->request)
+                (void) sd_bus_error_setf(&m->error, ERR_FAILED, "%s does not answer (%s).", m->device, doing);
+        reply(m, NULL);
+        snprintf(why, sizeof(why), "the device does not answer (%s)", doing);
+        mount_abandon(m, why);
+}
+
 static void timeout_label_adopted(Mount *m) {
         /* Recorded by a daemon that may have died before it sent the label: the worker may never
          * have been asked. It serves on. */
@@ -304,10 +341,22 @@ const MountStateInfo mount_states[_MOUNT_STATE_MAX] = {
                 .timeout = TIMEOUT_KEEP, .messages = MSG(LINK_HELLO),
                 .claimed = true, .worker_running = true, .timeout_fn = timeout_abandon,
         },
+        [MOUNT_OPENING] = {
+                /* The worker waits for DEVICE: anything it says now breaks the protocol. */
+                .name = "opening", .doing = "opening the device",
+                .timeout = TIMEOUT_OPEN, .claimed = true, .worker_running = true, .enter = start_open,
+                .timeout_fn = timeout_device,
+        },
         [MOUNT_PROBING] = {
                 .name = "probing", .doing = "waiting for the probe",
                 .timeout = TIMEOUT_PROBE, .messages = MSG(LINK_PROBED),
                 .claimed = true, .worker_running = true, .enter = send_device, .timeout_fn = timeout_abandon,
+        },
+        [MOUNT_MOUNTING] = {
+                /* The worker waits for FUSE: the same. */
+                .name = "mounting", .doing = "mounting",
+                .timeout = TIMEOUT_MOUNT, .claimed = true, .worker_running = true, .enter = start_mount,
+                .timeout_fn = timeout_device,
         },
         [MOUNT_READYING] = {
                 .name = "readying", .doing = "waiting for ready",
@@ -402,21 +451,11 @@ int mount_start(Mount *m) {
 }
 
 void mount_claim(Mount *m, sd_bus_message *request) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-
         assert(mount_claimable(m));
         m->request = sd_bus_message_ref(request);
-        /* The device is opened only for an authorized request: a refused caller makes the daemon
-         * touch nothing but the worker's unit. */
-        int r = m->ops->open_device(m, &e);
-        if (r < 0) {
-                fail(m, r, e.name ?: ERR_FAILED, "%s", e.message ?: strerr(r));
-                sd_bus_error_free(&e);
-                mount_enter(m, MOUNT_STOPPING);
-                return;
-        }
         log_debug("%s: authorized", m->device);
-        mount_enter(m, m->state == MOUNT_UNCLAIMED ? MOUNT_PROBING : MOUNT_CLAIMED);
+        /* The device is opened once the worker is there to take it. */
+        mount_enter(m, m->state == MOUNT_UNCLAIMED ? MOUNT_OPENING : MOUNT_CLAIMED);
 }
 
 void mount_refuse(Mount *m, sd_bus_message *request, const sd_bus_error *error) {
@@ -518,13 +557,11 @@ static void on_hello(Mount *m, const struct link_hello *h) {
                 mount_abandon(m, "worker speaks another protocol version");
                 return;
         }
-        mount_enter(m, m->state == MOUNT_CLAIMED ? MOUNT_PROBING : MOUNT_UNCLAIMED);
+        mount_enter(m, m->state == MOUNT_CLAIMED ? MOUNT_OPENING : MOUNT_UNCLAIMED);
 }
 
 static void on_probed(Mount *m, const struct link_probed *p) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
         char uuid[16];
-        int r;
 
         log_debug("%s: probed (status %d)", m->device, (int) p->status);
         if (link_check_probed(p, m->device_size) < 0) {
@@ -562,20 +599,7 @@ static void on_probed(Mount *m, const struct link_probed *p) {
                         mount_enter(m, MOUNT_LABELLING);
                 return;
         }
-        r = m->ops->establish(m, &e);
-        if (r < 0) {
-                fail(m, r, e.name ?: ERR_FAILED, "%s", e.message ?: strerr(r));
-                sd_bus_error_free(&e);
-                /* The caller has its answer; the worker only needs to go. */
-                if (m->mounted) {
-                        m->ops->detach(m);
-                        m->mounted = false;
-                }
-                mount_enter(m, MOUNT_FLUSHING);
-                return;
-        }
-        m->ops->save(m); /* recorded from mount(2) on: a daemon killed now leaves nothing unknown */
-        mount_enter(m, MOUNT_READYING);
+        mount_enter(m, MOUNT_MOUNTING);
 }
 
 static void on_ready(Mount *m, const struct link_status *s) {
@@ -784,6 +808,61 @@ void mount_on_thread_done(Mount *m, int result) {
                 return;
         default:
                 assert(false); /* no other state runs a thread */
+        }
+}
+
+void mount_on_device_opened(Mount *m, int result, const sd_bus_error *error) {
+        m->offload = NULL; /* the source was released by offload.c */
+        switch (m->state) {
+        case MOUNT_OPENING:
+                if (result < 0) {
+                        fail(m, result, error && error->name ? error->name : ERR_FAILED, "%s",
+                             error && error->message ? error->message : strerr(result));
+                        mount_enter(m, MOUNT_STOPPING);
+                        return;
+                }
+                mount_enter(m, MOUNT_PROBING);
+                return;
+        case MOUNT_ABANDONED:
+                /* Given up on meanwhile: what was opened goes with the Mount. */
+                mount_enter(m, MOUNT_DEAD);
+                return;
+        default:
+                assert(false); /* no other state opens the device */
+        }
+}
+
+void mount_on_mounted(Mount *m, int result, const sd_bus_error *error) {
+        m->offload = NULL;
+        switch (m->state) {
+        case MOUNT_MOUNTING:
+                if (result < 0)
+                        fail(m, result, error && error->name ? error->name : ERR_FAILED, "%s",
+                             error && error->message ? error->message : strerr(result));
+                else {
+                        result = m->ops->send_fuse(m);
+                        if (result < 0)
+                                fail(m, result, ERR_WORKER_FAILED,
+                                     "Could not hand the FUSE connection to the worker: %s", strerr(result));
+                }
+                if (result < 0) {
+                        /* The caller has its answer; the worker only needs to go. */
+                        if (m->mounted) {
+                                m->ops->detach(m);
+                                m->mounted = false;
+                        }
+                        mount_enter(m, MOUNT_FLUSHING);
+                        return;
+                }
+                m->ops->save(m); /* recorded from mount(2) on: a daemon killed now leaves nothing unknown */
+                mount_enter(m, MOUNT_READYING);
+                return;
+        case MOUNT_ABANDONED:
+                /* finish() detaches what mount(2) made meanwhile (m->mounted says). */
+                mount_enter(m, MOUNT_DEAD);
+                return;
+        default:
+                assert(false); /* no other state mounts */
         }
 }
 

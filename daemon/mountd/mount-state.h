@@ -26,8 +26,10 @@ typedef struct MountOps MountOps;
 typedef enum MountState {
         MOUNT_STARTING = 0,      /* a new Mount's (zeroed) state */          /* unit asked for, no HELLO yet, nobody authorized */
         MOUNT_UNCLAIMED,         /* HELLO came: waits for polkit (no timeout of its own) */
-        MOUNT_CLAIMED,           /* authorized, device opened, no HELLO yet */
+        MOUNT_CLAIMED,           /* authorized, no HELLO yet */
+        MOUNT_OPENING,           /* authorized, HELLO came: a thread opens the device */
         MOUNT_PROBING,           /* DEVICE sent: waits for PROBED */
+        MOUNT_MOUNTING,          /* PROBED came: a thread does mount(2) */
         MOUNT_READYING,          /* mount(2) done, FUSE fd sent: waits for READY */
         MOUNT_SETTLING,          /* a thread waits for the first request to be answered */
         MOUNT_SERVING,
@@ -90,8 +92,12 @@ struct MountOps {
         int (*send)(Mount *m, enum link_type type, const void *payload, size_t size);
         int (*send_device)(Mount *m, const struct link_device *d); /* with the device fd(s) */
         int (*arm_timer)(Mount *m, uint64_t usec);     /* 0: disarm; fires mount_on_timeout() */
-        int (*open_device)(Mount *m, sd_bus_error *error);
-        int (*establish)(Mount *m, sd_bus_error *error); /* mount point, /dev/fuse, mount(2), FUSE fd */
+        /* Opens (and claims) the device in a thread; its end comes back as mount_on_device_opened(). */
+        int (*open_device)(Mount *m);
+        /* Mount point, /dev/fuse, then mount(2) in a thread; its end comes back as
+         * mount_on_mounted(), with m->mounted set when the kernel holds the mount. */
+        int (*establish)(Mount *m, sd_bus_error *error);
+        int (*send_fuse)(Mount *m);                    /* the FUSE fd to the worker */
         void (*detach)(Mount *m);                      /* fusectl abort + lazy umount */
         void (*abort_connection)(Mount *m);            /* fusectl abort only */
         bool (*mount_present)(Mount *m);
@@ -131,5 +137,9 @@ void mount_on_message(Mount *m, enum link_type type, const void *payload);
 void mount_on_link_gone(Mount *m, int reason);
 void mount_on_timeout(Mount *m);
 void mount_on_thread_done(Mount *m, int result);
+/* The device opened (or not: result < 0, error says how to answer); m->offload is gone. */
+void mount_on_device_opened(Mount *m, int result, const sd_bus_error *error);
+/* mount(2) done (or not); m->offload is gone. */
+void mount_on_mounted(Mount *m, int result, const sd_bus_error *error);
 void mount_on_unit_failed(Mount *m, const char *error_name, const char *message);
 void mount_on_job_done(Mount *m, const char *result);

@@ -38,6 +38,7 @@ int mount_new(Manager *mgr, const MountOps *ops, const char *device, dev_t devnu
         m->sock = -1;
         m->device_fd = -1;
         m->claim_fd = -1;
+        m->fuse_fd = -1;
         m->device = strdup(device);
         if (!m->device) {
                 free(m);
@@ -61,6 +62,7 @@ Mount *mount_free(Mount *m) {
         /* A relabelling worker has exited by now (or its unit is being stopped): others may
          * claim the device again. */
         closep(&m->claim_fd);
+        closep(&m->fuse_fd);
         options_done(&m->opts);
         free(m->device);
         free(m->mount_point);
@@ -197,26 +199,121 @@ static uint64_t device_size(int fd) {
         return size;
 }
 
-static int open_device(Mount *m, sd_bus_error *error) {
-        int r = device_open(m->device, m->devnum, m->purpose == PURPOSE_MOUNT && m->opts.read_only, &m->claim_fd,
-                            &m->device_fd);
-        if ((r == -EROFS || r == -EACCES) && m->purpose == PURPOSE_MOUNT && !m->opts.read_only)
-                r = device_open(m->device, m->devnum, true, &m->claim_fd, &m->device_fd);
-        if (r < 0)
-                return sd_bus_error_setf(error, r == -EBUSY ? ERR_BUSY : ERR_NO_SUCH_DEVICE, "Cannot open %s: %s",
-                                         m->device, r == -EBUSY ? "it is in use" : strerr(r)), r;
+/* ---- The device and the kernel, in threads: a stalled disk may hold its open or mount(2) ---- */
+
+struct open_job {
+        char *path;
+        dev_t devnum;
+        bool read_only;       /* asked for */
+        bool may_fall_back;   /* a read-write Mount may go on read-only */
+        int claim_fd, fd;
+        bool write_protected; /* the medium (BLKROGET) */
+        uint64_t size;
+};
+
+static void open_job_free(void *p) {
+        struct open_job *j = p;
+        closep(&j->claim_fd);
+        closep(&j->fd);
+        free(j->path);
+        free(j);
+}
+
+static int open_thread(void *arg) {
+        struct open_job *j = arg;
         int ro = 0;
-        if (ioctl(m->device_fd, BLKROGET, &ro) < 0 || ro) {
-                /* A write-protected medium (an SD card's lock switch, a read-only loop device): the
-                 * kernel would refuse a read-write mount, and a label cannot be written. */
-                if (m->purpose == PURPOSE_LABEL)
-                        return sd_bus_error_setf(error, ERR_FAILED, "%s is write-protected.", m->device), -EROFS;
-                if (!m->opts.read_only)
-                        log_info("%s: the device is write-protected; mounting it read-only", m->device);
-                m->opts.read_only = true;
-        }
-        m->device_size = device_size(m->device_fd);
+
+        int r = device_open(j->path, j->devnum, j->read_only, &j->claim_fd, &j->fd);
+        if ((r == -EROFS || r == -EACCES) && j->may_fall_back)
+                r = device_open(j->path, j->devnum, true, &j->claim_fd, &j->fd);
+        if (r < 0)
+                return r;
+        /* A write-protected medium (an SD card's lock switch, a read-only loop device): the kernel
+         * would refuse a read-write mount, and a label cannot be written. */
+        j->write_protected = ioctl(j->fd, BLKROGET, &ro) < 0 || ro;
+        j->size = device_size(j->fd);
         return 0;
+}
+
+static void on_opened(void *userdata, void *arg, int result) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        struct open_job *j = arg;
+        Mount *m = userdata;
+
+        if (result < 0)
+                (void) sd_bus_error_setf(&error, result == -EBUSY ? ERR_BUSY : ERR_NO_SUCH_DEVICE, "Cannot open %s: %s",
+                                         m->device, result == -EBUSY ? "it is in use" : strerr(result));
+        else {
+                /* Ours from now on, whatever the machine does next: mount_free() closes them. */
+                m->claim_fd = TAKE_FD(j->claim_fd);
+                m->device_fd = TAKE_FD(j->fd);
+                m->device_size = j->size;
+                if (j->write_protected && m->purpose == PURPOSE_LABEL) {
+                        result = -EROFS;
+                        (void) sd_bus_error_setf(&error, ERR_FAILED, "%s is write-protected.", m->device);
+                } else if (j->write_protected) {
+                        if (!m->opts.read_only)
+                                log_info("%s: the device is write-protected; mounting it read-only", m->device);
+                        m->opts.read_only = true;
+                }
+        }
+        mount_on_device_opened(m, result, &error);
+}
+
+static int open_device(Mount *m) {
+        struct open_job *j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        *j = (struct open_job) {
+                .devnum = m->devnum,
+                .read_only = m->purpose == PURPOSE_MOUNT && m->opts.read_only,
+                .may_fall_back = m->purpose == PURPOSE_MOUNT && !m->opts.read_only,
+                .claim_fd = -1,
+                .fd = -1,
+        };
+        j->path = strdup(m->device);
+        if (!j->path) {
+                open_job_free(j);
+                return -ENOMEM;
+        }
+        return offload_run(m->manager->event, open_thread, j, open_job_free, on_opened, m, &m->offload);
+}
+
+struct mount_job {
+        char *device, *mount_point;
+        int fuse_fd;
+        uid_t uid;
+        gid_t gid;
+        bool read_only, noexec, sync;
+};
+
+static void mount_job_free(void *p) {
+        struct mount_job *j = p;
+        closep(&j->fuse_fd);
+        free(j->device);
+        free(j->mount_point);
+        free(j);
+}
+
+static int mount_thread(void *arg) {
+        struct mount_job *j = arg;
+        return fuse_mount_device(j->device, j->mount_point, j->fuse_fd, j->uid, j->gid, j->read_only, j->noexec,
+                                 j->sync);
+}
+
+static void on_mount_done(void *userdata, void *arg, int result) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        struct mount_job *j = arg;
+        Mount *m = userdata;
+
+        if (result < 0)
+                (void) sd_bus_error_setf(&error, result == -EBUSY ? ERR_BUSY : ERR_FAILED, "Mounting %s on %s failed: %s",
+                                         m->device, m->mount_point, strerr(result));
+        else {
+                m->mounted = true;
+                m->fuse_fd = TAKE_FD(j->fuse_fd);
+        }
+        mount_on_mounted(m, result, &error);
 }
 
 static int establish(Mount *m, sd_bus_error *error) {
@@ -238,26 +335,43 @@ static int establish(Mount *m, sd_bus_error *error) {
                 m->created_mount_point = true;
         }
 
+        struct mount_job *j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        *j = (struct mount_job) {
+                .fuse_fd = -1,
+                .uid = m->owner,
+                .gid = m->gid,
+                .read_only = m->read_only,
+                .noexec = m->opts.noexec,
+                .sync = m->opts.sync,
+        };
+        j->device = strdup(m->device);
+        j->mount_point = strdup(m->mount_point);
+        if (!j->device || !j->mount_point) {
+                mount_job_free(j);
+                return -ENOMEM;
+        }
         /* Opened here, in the daemon's user namespace, as the kernel requires of the mounter. */
-        _cleanup_close_ int fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
-        if (fuse_fd < 0) {
+        j->fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+        if (j->fuse_fd < 0) {
                 r = -errno;
+                mount_job_free(j);
                 return sd_bus_error_setf(error, ERR_FAILED, "Cannot open /dev/fuse: %s", strerr(r)), r;
         }
         /* mount(2) makes its own exclusive claim, which ours would make fail with EBUSY: ours is
          * let go at the last moment. */
         m->claim_fd = safe_close(m->claim_fd);
-        r = fuse_mount_device(m->device, m->mount_point, fuse_fd, m->owner, m->gid, m->read_only, m->opts.noexec,
-                              m->opts.sync);
+        r = offload_run(m->manager->event, mount_thread, j, mount_job_free, on_mount_done, m, &m->offload);
         if (r < 0)
-                return sd_bus_error_setf(error, r == -EBUSY ? ERR_BUSY : ERR_FAILED, "Mounting %s on %s failed: %s",
-                                         m->device, m->mount_point, strerr(r)), r;
-        m->mounted = true;
-        r = link_send(m->sock, LINK_FUSE, NULL, 0, fuse_fd);
-        if (r < 0)
-                return sd_bus_error_setf(error, ERR_WORKER_FAILED,
-                                         "Could not hand the FUSE connection to the worker: %s", strerr(r)), r;
+                return sd_bus_error_setf(error, ERR_FAILED, "Cannot start a thread: %s", strerr(r)), r;
         return 0;
+}
+
+static int send_fuse(Mount *m) {
+        int r = link_send(m->sock, LINK_FUSE, NULL, 0, m->fuse_fd);
+        m->fuse_fd = safe_close(m->fuse_fd);
+        return r;
 }
 
 static void abort_connection(Mount *m) {
@@ -324,7 +438,7 @@ static int umount_thread(void *arg) {
         return 0;
 }
 
-static void on_thread_done(void *userdata, int result) {
+static void on_thread_done(void *userdata, void *arg, int result) {
         mount_on_thread_done(userdata, result);
 }
 
@@ -364,6 +478,7 @@ const MountOps mount_ops_world = {
         .arm_timer = arm_timer,
         .open_device = open_device,
         .establish = establish,
+        .send_fuse = send_fuse,
         .detach = detach,
         .abort_connection = abort_connection,
         .mount_present = mount_present,

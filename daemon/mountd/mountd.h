@@ -86,6 +86,7 @@ struct Mount {
         int device_fd;            /* until sent to the worker */
         int claim_fd;             /* O_EXCL: the device is ours from the open until mount(2) (which
                                    * claims it itself) or, for a relabel, until the Mount is freed */
+        int fuse_fd;              /* /dev/fuse, from mount(2) until sent to the worker */
         uint64_t device_size;     /* bytes, to check what the worker reports */
         sd_event_source *io;
         sd_event_source *timer;

@@ -20,7 +20,7 @@ struct job {
 
 static void job_free(void *p) {
         struct job *j = p;
-        if (j->free_arg)
+        if (j->free_arg && j->arg) /* not when on_done took it */
                 j->free_arg(j->arg);
         closep(&j->pipe[0]);
         free(j);
@@ -46,10 +46,14 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         if (n != sizeof(result))
                 result = -EIO;
         offload_done_t done = j->done;
-        void *ud = j->userdata;
-        /* Frees j through the destroy callback; done may then free the caller's object. */
+        void *ud = j->userdata, *arg = TAKE_PTR(j->arg);
+        void (*free_arg)(void *) = j->free_arg;
+        /* Frees j through the destroy callback; done may then free the caller's object. arg
+         * outlives both, for done to take its results from. */
         sd_event_source_disable_unref(s);
-        done(ud, result);
+        done(ud, arg, result);
+        if (free_arg)
+                free_arg(arg);
         return 0;
 }
 

@@ -26,6 +26,14 @@ def probed(status=0, serial=0x12345678, dirty=0, ro=0, size=64 << 20, cluster=40
     return struct.pack("<iIBBBB16s4xQII64s", status, serial, dirty, ro, 0, 0, bytes(16), size, cluster, 0, label)
 
 
+def recv_fuse():
+    # DIRECT_DEVICE may come first (right after DEVICE); FUSE follows mount(2), done in a thread.
+    while True:
+        msg, anc, flags, addr = s.recvmsg(256, socket.CMSG_SPACE(16))
+        if not msg or struct.unpack("<IIII", msg[:16])[1] == FUSE:
+            return
+
+
 hello = struct.pack("<II", 99 if mode == "version" else 1, os.getpid())
 if mode == "silent":
     time.sleep(120)
@@ -68,16 +76,16 @@ elif mode == "twice":
     send(PROBED, probed())
 elif mode == "hang-after-fuse":
     send(PROBED, probed())
-    s.recvmsg(256, socket.CMSG_SPACE(16))
+    recv_fuse()
     time.sleep(120)
 elif mode == "ready-no-serve":
     # Claims to serve, keeps the FUSE fd open and never reads a request from it.
     send(PROBED, probed())
-    s.recvmsg(256, socket.CMSG_SPACE(16))
+    recv_fuse()
     send(READY, struct.pack("<iI", 0, 0))
 elif mode == "notready":
     send(PROBED, probed())
-    s.recvmsg(256, socket.CMSG_SPACE(16))
+    recv_fuse()
     send(READY, struct.pack("<iI", -5, 0))
 # Then wait for SHUTDOWN (or the end) and answer it, like a worker that gives up politely.
 try:

@@ -29,8 +29,8 @@
 static struct world {
         Mount *m;                 /* NULL once gone */
         uint64_t now, deadline;   /* fake clock; deadline 0: no timer */
-        int start_r, open_r, establish_r, thread_r, export_r, send_r;
-        bool establish_mounts;    /* establish() gets as far as mount(2) before failing */
+        int start_r, open_r, establish_r, thread_r, export_r, send_r, send_fuse_r;
+        bool opening, mounting;   /* the open or mount(2) runs in a "thread": open_done(), mount_done() end it */
         bool present;             /* mount_present() */
         int units_started, units_stopped;
         bool write_closed, unwatched;
@@ -82,22 +82,26 @@ static int f_arm_timer(Mount *m, uint64_t usec) {
         W.deadline = usec ? W.now + usec : 0;
         return 0;
 }
-static int f_open_device(Mount *m, sd_bus_error *e) {
+static int f_open_device(Mount *m) {
         if (W.open_r < 0)
-                return sd_bus_error_set(e, ERR_BUSY, "Cannot open /dev/sdz1: it is in use"), W.open_r;
-        m->device_size = 64 << 20;
+                return W.open_r; /* no thread */
+        W.opening = true;
+        m->offload = (sd_event_source *) 1;
         return 0;
 }
 static int f_establish(Mount *m, sd_bus_error *e) {
         m->mount_point = strdup("/run/media/alice/DISK");
         m->created_mount_point = true;
-        if (W.establish_r < 0) {
-                m->mounted = W.establish_mounts;
-                return sd_bus_error_set(e, ERR_FAILED, "Mounting failed"), W.establish_r;
-        }
-        m->mounted = true;
-        W.present = true;
+        if (W.establish_r < 0)
+                return sd_bus_error_set(e, ERR_FAILED, "Cannot create a mount point"), W.establish_r;
+        W.mounting = true;
+        m->offload = (sd_event_source *) 1;
         return 0;
+}
+static int f_send_fuse(Mount *m) {
+        if (W.send_fuse_r < 0)
+                return W.send_fuse_r;
+        return f_send(m, LINK_FUSE, NULL, 0);
 }
 static void f_detach(Mount *m) {
         W.detached++;
@@ -169,6 +173,7 @@ static const MountOps fake_ops = {
         .arm_timer = f_arm_timer,
         .open_device = f_open_device,
         .establish = f_establish,
+        .send_fuse = f_send_fuse,
         .detach = f_detach,
         .abort_connection = f_abort_connection,
         .mount_present = f_mount_present,
@@ -245,6 +250,36 @@ static void reset(void **state) {
         setup(state);
 }
 
+/* ---- The ends of the "threads" ---- */
+
+/* The device's open returns: r < 0 fails it as mount.c would (EBUSY: Busy). */
+static void open_done(int r) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        assert_true(W.opening);
+        W.opening = false;
+        if (r < 0)
+                (void) sd_bus_error_set(&e, r == -EBUSY ? ERR_BUSY : ERR_NO_SUCH_DEVICE, "Cannot open /dev/sdz1");
+        else
+                W.m->device_size = 64 << 20;
+        mount_on_device_opened(W.m, r, &e);
+        sd_bus_error_free(&e);
+}
+
+/* mount(2) returns. */
+static void mount_done(int r) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        assert_true(W.mounting);
+        W.mounting = false;
+        if (r < 0)
+                (void) sd_bus_error_set(&e, r == -EBUSY ? ERR_BUSY : ERR_FAILED, "Mounting failed");
+        else {
+                W.m->mounted = true;
+                W.present = true;
+        }
+        mount_on_mounted(W.m, r, &e);
+        sd_bus_error_free(&e);
+}
+
 /* ---- Messages from the worker ---- */
 
 static void hello(void) {
@@ -312,9 +347,9 @@ static void drive(MountState s) {
                 goto done;
         case MOUNT_STOPPING:
                 assert_int_equal(mount_start(W.m), 0);
-                W.open_r = -EBUSY;
+                hello();
                 claim("Mount");
-                W.open_r = 0;
+                open_done(-EBUSY);
                 goto done;
         default:
                 break;
@@ -330,9 +365,15 @@ static void drive(MountState s) {
         if (s == MOUNT_UNCLAIMED)
                 goto done;
         claim("Mount");
+        if (s == MOUNT_OPENING)
+                goto done;
+        open_done(0);
         if (s == MOUNT_PROBING)
                 goto done;
         probed(0);
+        if (s == MOUNT_MOUNTING)
+                goto done;
+        mount_done(0);
         if (s == MOUNT_READYING)
                 goto done;
         status_message(LINK_READY, 0);
@@ -380,7 +421,8 @@ done:
 
 /* The states a Mount rests in (exited and dead pass on at once). */
 static const MountState resting[] = {
-        MOUNT_STARTING, MOUNT_UNCLAIMED, MOUNT_CLAIMED, MOUNT_PROBING, MOUNT_READYING, MOUNT_SETTLING,
+        MOUNT_STARTING, MOUNT_UNCLAIMED, MOUNT_CLAIMED, MOUNT_OPENING, MOUNT_PROBING, MOUNT_MOUNTING,
+        MOUNT_READYING, MOUNT_SETTLING,
         MOUNT_SERVING, MOUNT_LABELLING, MOUNT_LABELLING_ADOPTED, MOUNT_UNMOUNTING, MOUNT_UNMOUNTING_CLEAN,
         MOUNT_UNMOUNTING_EXITED, MOUNT_FLUSHING, MOUNT_EXITING, MOUNT_REFUSED, MOUNT_STOPPING, MOUNT_ABANDONED,
 };
@@ -406,7 +448,7 @@ static void expect(MountState from, const char *event, MountState want) {
 
 /* A thread still runs in these: cut off, they wait for it. */
 static bool thread_runs(MountState s) {
-        return s == MOUNT_SETTLING || s == MOUNT_UNMOUNTING || s == MOUNT_UNMOUNTING_CLEAN ||
+        return s == MOUNT_OPENING || s == MOUNT_MOUNTING || s == MOUNT_SETTLING || s == MOUNT_UNMOUNTING || s == MOUNT_UNMOUNTING_CLEAN ||
                s == MOUNT_UNMOUNTING_EXITED || s == MOUNT_ABANDONED;
 }
 
@@ -426,9 +468,9 @@ static MountState after_message(MountState s, enum link_type t) {
         case MOUNT_STARTING:
                 return t == LINK_HELLO ? MOUNT_UNCLAIMED : cut_off(s);
         case MOUNT_CLAIMED:
-                return t == LINK_HELLO ? MOUNT_PROBING : cut_off(s);
+                return t == LINK_HELLO ? MOUNT_OPENING : cut_off(s);
         case MOUNT_PROBING:
-                return t == LINK_PROBED ? MOUNT_READYING : cut_off(s);
+                return t == LINK_PROBED ? MOUNT_MOUNTING : cut_off(s);
         case MOUNT_READYING:
                 return t == LINK_READY ? MOUNT_SETTLING : cut_off(s);
         case MOUNT_SERVING:
@@ -526,7 +568,9 @@ static const struct {
         { MOUNT_STARTING, 20 * SEC, GONE },
         { MOUNT_UNCLAIMED, 0, SAME },
         { MOUNT_CLAIMED, 20 * SEC, GONE },        /* starting's runs on */
+        { MOUNT_OPENING, 20 * SEC, MOUNT_ABANDONED }, /* answered; waits for the open to return */
         { MOUNT_PROBING, 60 * SEC, GONE },
+        { MOUNT_MOUNTING, 20 * SEC, MOUNT_ABANDONED },
         { MOUNT_READYING, 10 * SEC, GONE },
         { MOUNT_SETTLING, 10 * SEC, MOUNT_ABANDONED },
         { MOUNT_SERVING, 0, SAME },
@@ -624,11 +668,21 @@ static void test_mount_replies_when_serving(void **state) {
         assert_int_equal(W.deadline, 0); /* polkit has its own timeout */
         assert_false(W.device_sent);      /* nothing reaches an unauthorized worker */
         mount_claim(W.m, r);
+        assert_int_equal(W.m->state, MOUNT_OPENING);
+        assert_true(W.opening);           /* the open runs in a thread: the loop is free */
+        assert_false(W.device_sent);
+        open_done(0);
         assert_true(W.device_sent);
         probed(0);
         assert_string_equal(W.m->label, "DISK");
         assert_string_equal(W.m->uuid, "1234-ABCD");
+        assert_int_equal(W.m->state, MOUNT_MOUNTING);
+        assert_true(W.mounting);          /* mount(2) too */
+        assert_false(W.m->mounted);
+        assert_int_equal(W.saved, 0);
+        mount_done(0);
         assert_true(W.m->mounted);
+        assert_int_equal(W.sent[W.n_sent - 1], LINK_FUSE);
         assert_int_equal(W.saved, 1); /* recorded from mount(2) on */
         status_message(LINK_READY, 0);
         assert_true(W.thread_running);
@@ -665,8 +719,8 @@ static void test_refused_answers_once_worker_gone(void **state) {
 
 static void test_claim_device_busy(void **state) {
         drive(MOUNT_UNCLAIMED);
-        W.open_r = -EBUSY;
         claim("Mount");
+        open_done(-EBUSY);
         assert_int_equal(W.m->state, MOUNT_STOPPING);
         assert_false(W.device_sent);
         mount_on_link_gone(W.m, -ECONNRESET);
@@ -806,6 +860,7 @@ static void test_probe_failures(void **state) {
         assert_int_equal(mount_start(W.m), 0);
         hello();
         mount_claim(W.m, r);
+        open_done(0);
         probed(-EINVAL);
         assert_int_equal(W.m->state, MOUNT_FLUSHING);
         assert_int_equal(W.sent[W.n_sent - 1], LINK_SHUTDOWN);
@@ -816,17 +871,26 @@ static void test_probe_failures(void **state) {
 
         reset(state);
         drive(MOUNT_PROBING);
-        W.establish_r = -EBUSY;
-        W.establish_mounts = false;
+        W.establish_r = -EBUSY; /* no mount point: no thread */
         probed(0);
         assert_int_equal(W.m->state, MOUNT_FLUSHING);
+        assert_false(W.mounting);
         assert_int_equal(W.detached, 0);
 
         reset(state);
-        drive(MOUNT_PROBING);
-        W.establish_r = -EPIPE; /* mounted, but the FUSE fd could not be sent */
-        W.establish_mounts = true;
-        probed(0);
+        drive(MOUNT_MOUNTING);
+        mount_done(-EBUSY);
+        assert_int_equal(W.m->state, MOUNT_FLUSHING);
+        assert_int_equal(W.detached, 0);
+        status_message(LINK_CLEAN, 0);
+        mount_on_link_gone(W.m, -ECONNRESET);
+        assert_null(W.m);
+        assert_int_equal(W.removed, 1);
+
+        reset(state);
+        drive(MOUNT_MOUNTING);
+        W.send_fuse_r = -EPIPE; /* mounted, but the FUSE fd could not be sent */
+        mount_done(0);
         assert_int_equal(W.m->state, MOUNT_FLUSHING);
         assert_int_equal(W.detached, 1);
         assert_false(W.m->mounted);
@@ -890,6 +954,7 @@ static void test_label_unmounted(void **state) {
         assert_int_equal(mount_start(W.m), 0);
         hello();
         mount_claim(W.m, r);
+        open_done(0);
         assert_true(W.device.flags & LINK_OPT_PROBE_ONLY);
         probed(0);
         assert_int_equal(W.m->state, MOUNT_LABELLING);
@@ -908,6 +973,7 @@ static void test_label_unmounted(void **state) {
         assert_int_equal(mount_start(W.m), 0);
         hello();
         mount_claim(W.m, r);
+        open_done(0);
         struct link_probed p = probed_ok();
         p.dirty = 1;
         mount_on_message(W.m, LINK_PROBED, &p);
@@ -981,6 +1047,75 @@ static void test_abandon_is_once(void **state) {
         drive(MOUNT_REFUSED);
         mount_abandon(W.m, "test");
         assert_int_equal(W.m->state, MOUNT_REFUSED);
+}
+
+/* The open and mount(2) run in threads that cannot be cancelled: a timeout answers the caller at
+ * once and the Mount waits for the thread in abandoned (the device stays busy meanwhile); a worker
+ * that dies meanwhile is the same. What the thread made on its way goes with the Mount. */
+static void test_open_and_mount_in_threads(void **state) {
+        sd_bus_message *r = request("Mount");
+
+        /* The open hangs: answered after 20 s, the unit stopped, the Mount kept until it returns. */
+        new_mount(PURPOSE_MOUNT);
+        assert_int_equal(mount_start(W.m), 0);
+        hello();
+        mount_claim(W.m, r);
+        clear_counts();
+        advance(20 * SEC - 1);
+        assert_int_equal(W.m->state, MOUNT_OPENING);
+        advance(1);
+        assert_int_equal(W.m->state, MOUNT_ABANDONED);
+        assert_int_equal(W.replies, 1);
+        assert_string_equal(W.reply_error, ERR_FAILED);
+        assert_int_equal(W.units_stopped, 1);
+        advance(3600 * SEC);
+        assert_int_equal(W.m->state, MOUNT_ABANDONED);
+        open_done(0);
+        assert_null(W.m);
+        assert_int_equal(W.replies, 1); /* answered once */
+        assert_false(W.device_sent);
+
+        /* The worker dies while the device is opened. */
+        reset(state);
+        drive(MOUNT_OPENING);
+        mount_on_link_gone(W.m, -ECONNRESET);
+        assert_int_equal(W.m->state, MOUNT_ABANDONED);
+        assert_int_equal(W.replies, 0);
+        open_done(-EBUSY);
+        assert_null(W.m);
+        assert_string_equal(W.reply_error, ERR_WORKER_FAILED);
+
+        /* mount(2) hangs, then gets through: the mount it made is detached. */
+        reset(state);
+        drive(MOUNT_MOUNTING);
+        advance(20 * SEC);
+        assert_int_equal(W.m->state, MOUNT_ABANDONED);
+        assert_string_equal(W.reply_error, ERR_FAILED);
+        assert_int_equal(W.units_stopped, 1);
+        mount_done(0);
+        assert_null(W.m);
+        assert_int_equal(W.detached, 1);
+        assert_int_equal(W.removed, 1);
+        assert_int_equal(W.n_sent, 0); /* no FUSE fd for a cut-off worker */
+        assert_int_equal(W.replies, 1);
+
+        /* mount(2) fails after the worker died: nothing to detach. */
+        reset(state);
+        drive(MOUNT_MOUNTING);
+        mount_on_link_gone(W.m, -ECONNRESET);
+        mount_done(-EIO);
+        assert_null(W.m);
+        assert_int_equal(W.detached, 0);
+        assert_int_equal(W.removed, 1);
+
+        /* No thread for the open: nothing opened, the worker stopped. */
+        reset(state);
+        drive(MOUNT_UNCLAIMED);
+        W.open_r = -EAGAIN;
+        claim("Mount");
+        assert_int_equal(W.m->state, MOUNT_STOPPING);
+        assert_false(W.device_sent);
+        sd_bus_message_unref(r);
 }
 
 static void test_every_state_has_a_name(void **state) {
@@ -1084,6 +1219,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test_setup_teardown(test_mount_replies_when_serving, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refused_answers_once_worker_gone, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_claim_device_busy, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_open_and_mount_in_threads, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unit_start_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unmount, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unmount_busy_and_failed, setup, teardown),
