@@ -77,7 +77,9 @@ void manager_job_removed(Manager *mgr, const char *job, const char *result) {
 /* Mounts still being set up are recorded too (from mount(2) on), so that a daemon that dies before
  * the worker is ready leaves no unknown mount behind. */
 static bool recordable(const Mount *m) {
-        return m->purpose == PURPOSE_MOUNT && (m->served || m->mounted);
+        /* From just before mount(2) on: its thread may still get through after this daemon is
+         * gone (restarted), and the next one must know to take that mount down. */
+        return m->purpose == PURPOSE_MOUNT && (m->served || m->mounted || m->state == MOUNT_MOUNTING);
 }
 
 int manager_save(Manager *mgr) {

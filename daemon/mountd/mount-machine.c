@@ -162,7 +162,11 @@ static void start_mount(Mount *m) {
                 sd_bus_error_free(&e);
                 /* The caller has its answer; the worker only needs to go. */
                 mount_enter(m, MOUNT_FLUSHING);
+                return;
         }
+        /* Recorded (as still being set up) before mount(2) may happen: a daemon restarted while
+         * the thread runs leaves nothing unknown behind. */
+        m->ops->save(m);
 }
 
 static void send_device(Mount *m) {
@@ -854,7 +858,6 @@ void mount_on_mounted(Mount *m, int result, const sd_bus_error *error) {
                         mount_enter(m, MOUNT_FLUSHING);
                         return;
                 }
-                m->ops->save(m); /* recorded from mount(2) on: a daemon killed now leaves nothing unknown */
                 mount_enter(m, MOUNT_READYING);
                 return;
         case MOUNT_ABANDONED:
