@@ -2,7 +2,10 @@
 # The whole test suite: builds the tree and runs every meson test suite —
 #   unit         cmocka tests of libexfat and the client (no privileges needed),
 #   integration  exfat-worker on real loop devices and FUSE, fsck.exfat and exfat-fuse as oracles,
-#   box          exfat-mountd + exfatctl against a private systemd, dbus-daemon and polkitd —
+#   box          exfat-mountd + exfatctl against a private systemd, dbus-daemon and polkitd, with
+#                udevd, udisksd and gvfs for the desktop road,
+#   fuzz         each libFuzzer harness for 15 s (a clang build of its own),
+#   deb          the Debian package built from HEAD, installed and purged in the box —
 # then unit and integration once more from a second build with ASan and UBSan (the sanitizer
 # pass, in build-sanitize: any finding fails its test). The closing line counts both passes.
 # Must run as root on Debian 12; installs missing packages itself.
