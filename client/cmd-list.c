@@ -139,14 +139,11 @@ static int add_unmounted(sd_bus_message *reply, struct mount_list *l) {
                 return r;
         for (size_t k = 0; k < devices.n; k++) {
                 struct device_entry *d = &devices.items[k];
-                struct mount_info *items;
 
                 if (!d->device || device_entry_mounted(d) || mount_of(l, d->device))
                         continue;
-                items = realloc(l->items, (l->n + 1) * sizeof(*items));
-                if (!items)
+                if (GREEDY_REALLOC(l->items, l->cap, l->n + 1) < 0)
                         return -ENOMEM;
-                l->items = items;
                 l->items[l->n++] = (struct mount_info) {
                         .object = TAKE_PTR(d->object),
                         .device = TAKE_PTR(d->device),

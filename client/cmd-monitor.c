@@ -36,14 +36,12 @@ static void forget(struct monitor *mon, struct mount_info *i) {
 
 /* Takes ownership of *i's strings on success. */
 static int remember(struct monitor *mon, struct mount_info *i) {
-        struct mount_info *old = find(mon, i->object), *items;
+        struct mount_info *old = find(mon, i->object);
 
         if (old)
                 forget(mon, old);
-        items = realloc(mon->known.items, (mon->known.n + 1) * sizeof(*items));
-        if (!items)
+        if (GREEDY_REALLOC(mon->known.items, mon->known.cap, mon->known.n + 1) < 0)
                 return -ENOMEM;
-        mon->known.items = items;
         mon->known.items[mon->known.n++] = *i;
         *i = (struct mount_info) {};
         return 0;
@@ -75,14 +73,12 @@ static void forget_device(struct monitor *mon, struct device_entry *d) {
 
 /* Takes ownership of *d's strings on success. */
 static int remember_device(struct monitor *mon, struct device_entry *d) {
-        struct device_entry *old = find_device(mon, d->object), *items;
+        struct device_entry *old = find_device(mon, d->object);
 
         if (old)
                 forget_device(mon, old);
-        items = realloc(mon->devices.items, (mon->devices.n + 1) * sizeof(*items));
-        if (!items)
+        if (GREEDY_REALLOC(mon->devices.items, mon->devices.cap, mon->devices.n + 1) < 0)
                 return -ENOMEM;
-        mon->devices.items = items;
         mon->devices.items[mon->devices.n++] = *d;
         *d = (struct device_entry) {};
         return 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc-util.h"
 #include "bus-properties.h"
 
 void device_entry_done(struct device_entry *d) {
@@ -75,11 +76,8 @@ static int compare_by_device(const void *a, const void *b) {
 }
 
 static int append(struct device_list *l, struct device_entry *d, const char *path) {
-        struct device_entry *items = realloc(l->items, (l->n + 1) * sizeof(*items));
-
-        if (!items)
+        if (GREEDY_REALLOC(l->items, l->cap, l->n + 1) < 0)
                 return -ENOMEM;
-        l->items = items;
         d->object = strdup(path);
         if (!d->object)
                 return -ENOMEM;

@@ -38,7 +38,7 @@ int device_entry_read_interfaces(sd_bus_message *m, struct device_entry *d);
 
 struct device_list {
         struct device_entry *items;
-        size_t n;
+        size_t n, cap;  /* cap: room allocated (GREEDY_REALLOC) */
 };
 
 void device_list_done(struct device_list *l);

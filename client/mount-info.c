@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc-util.h"
 #include "bus-properties.h"
 #include "mount-info.h"
 
@@ -108,16 +109,11 @@ int mount_list_read(sd_bus_message *reply, struct mount_list *l) {
                         return r;
                 }
                 if (r > 0) {
-                        struct mount_info *items = realloc(l->items, (l->n + 1) * sizeof(*items));
-
                         info.object = strdup(path);
-                        if (!items || !info.object) {
-                                if (items)
-                                        l->items = items;
+                        if (!info.object || GREEDY_REALLOC(l->items, l->cap, l->n + 1) < 0) {
                                 mount_info_done(&info);
                                 return -ENOMEM;
                         }
-                        l->items = items;
                         l->items[l->n++] = info;
                 } else
                         mount_info_done(&info);

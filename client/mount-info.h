@@ -42,7 +42,7 @@ const char *mount_info_owner_name(const struct mount_info *i);
 /* List of mounts from GetManagedObjects, sorted by device. */
 struct mount_list {
         struct mount_info *items;
-        size_t n;
+        size_t n, cap;  /* cap: room allocated (GREEDY_REALLOC) */
 };
 
 void mount_list_done(struct mount_list *l);
