@@ -2,7 +2,12 @@
 /* The allocation bitmap lives in memory (1 bit per cluster, bit set = used). Changes mark 4 KiB
  * chunks dirty; only those chunks are written back. Freed clusters stay marked used until the
  * directory entries that referenced them are on disk (see meta_flush). */
-#include "internal.h"
+#include "vol.h"
+#include "vlog.h"
+#include "device.h"
+#include "fat.h"
+#include "bitmap.h"
+#include "chain.h"
 
 #define CHUNK_BITS (4096u * 8)
 

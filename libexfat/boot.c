@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-#include "internal.h"
+#include "vol.h"
+#include "vlog.h"
+#include "device.h"
+#include "boot.h"
 
 uint32_t boot_checksum(const uint8_t *region, uint32_t sector_size) {
         uint32_t sum = 0;

@@ -2,7 +2,10 @@
 /* Write-back cache of metadata blocks: FAT blocks (4 KiB, aligned to the FAT start) and directory
  * blocks (min(cluster, 4 KiB), aligned to the cluster heap). File data never passes through it.
  * Dirty blocks are written in the safe order by meta_flush(): bitmap, FAT, directories. */
-#include "internal.h"
+#include "vol.h"
+#include "device.h"
+#include "cache.h"
+#include "bitmap.h"
 
 #define FAT_BLOCK 4096u
 #define WRITE_COALESCE (1u << 20)

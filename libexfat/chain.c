@@ -2,7 +2,14 @@
 /* Cluster chains of files and directories. A node keeps its chain as a list of extents, built with
  * one walk of the FAT (bounded by the cluster count) and kept up to date as the chain grows or
  * shrinks. A chain stays NoFatChain (contiguous, no FAT writes) for as long as it can. */
-#include "internal.h"
+#include "vol.h"
+#include "vlog.h"
+#include "device.h"
+#include "cache.h"
+#include "fat.h"
+#include "bitmap.h"
+#include "chain.h"
+#include "node.h"
 
 static int ext_append(struct exfat_volume *vol, struct exfat_node *n, uint32_t pcl, uint32_t len) {
         struct extent *last = n->n_ext ? &n->ext[n->n_ext - 1] : NULL;

@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Creating and removing names: create, mkdir, unlink, rmdir. */
-#include "internal.h"
+#include "vol.h"
+#include "device.h"
+#include "chain.h"
+#include "timestamp.h"
+#include "entryset.h"
+#include "dir.h"
+#include "node.h"
+#include "namei.h"
 
 /* Fills the file and stream entries of a new set from a node's fields. */
 static void fill_new_set(struct entry_set *es, const struct exfat_node *n) {

@@ -5,7 +5,9 @@
 #include <malloc.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "vol.h"
+#include "vlog.h"
+#include "device.h"
 
 static int pread_full(int fd, void *buf, size_t len, uint64_t offset) {
         uint8_t *p = buf;

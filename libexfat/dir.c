@@ -3,7 +3,15 @@
  * up-cased name's key to the entry set's slot, and a bitmap of free slots with a first-free hint.
  * Lookups, inserts and removals are O(1) on average; nothing rescans the directory. All of it runs
  * under vol->lock. */
-#include "internal.h"
+#include "vol.h"
+#include "vlog.h"
+#include "device.h"
+#include "cache.h"
+#include "chain.h"
+#include "name.h"
+#include "entryset.h"
+#include "dir.h"
+#include "node.h"
 
 #define NO_REC UINT32_MAX
 

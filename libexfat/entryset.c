@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* File entry sets: file entry, stream extension, name entries, then any benign secondaries
  * (vendor extension/allocation), which are kept verbatim. */
-#include "internal.h"
+#include "vol.h"
+#include "device.h"
+#include "name.h"
+#include "entryset.h"
 
 /* A 16-bit rotate right, then add, in unsigned arithmetic: in int (what a uint16_t is promoted
  * to) the rotate of 0xFFFF gives INT_MAX, and adding a non-zero byte to it is undefined. */

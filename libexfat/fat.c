@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-#include "internal.h"
+#include "vol.h"
+#include "device.h"
+#include "cache.h"
+#include "fat.h"
 
 int fat_get(struct exfat_volume *vol, uint32_t c, uint32_t *next) {
         uint32_t v;

@@ -6,7 +6,13 @@
  * file's DataLength, whatever the reader makes of ValidDataLength. */
 #include <limits.h>
 
-#include "internal.h"
+#include "vol.h"
+#include "vlog.h"
+#include "device.h"
+#include "chain.h"
+#include "timestamp.h"
+#include "node.h"
+#include "file.h"
 
 enum io_op { IO_READ, IO_WRITE, IO_ZERO };
 

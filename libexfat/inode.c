@@ -1,6 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Per-node operations: lookup/forget reference counting, attributes, open/release, fsync. */
-#include "internal.h"
+#include "vol.h"
+#include "device.h"
+#include "chain.h"
+#include "timestamp.h"
+#include "entryset.h"
+#include "dir.h"
+#include "node.h"
+#include "file.h"
+#include "namei.h"
 
 int exfat_lookup(struct exfat_volume *vol, uint64_t parent, const char *name, struct exfat_stat *st) {
         struct exfat_node *dir, *n;

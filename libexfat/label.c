@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 
-#include "internal.h"
+#include "vol.h"
+#include "name.h"
+#include "dir.h"
 
 int exfat_get_label(struct exfat_volume *vol, char *buf, size_t size) {
         int r;

@@ -2,7 +2,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "vol.h"
+#include "vlog.h"
 
 /* The library never prints: messages go to the caller's logger or nowhere. */
 void vlog_(struct exfat_volume *vol, enum exfat_log_level level, const char *fmt, ...) {

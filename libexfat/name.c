@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Names: UTF-8 on the API, UTF-16 on disk. Unpaired surrogates found on disk are passed through
  * as 3-byte sequences (and accepted back), so every on-disk name can be named again. */
-#include "internal.h"
+#include "vol.h"
+#include "upcase.h"
+#include "name.h"
 
 int utf8_to_utf16(const char *in, uint16_t *out, size_t max, size_t *len) {
         const uint8_t *p = (const uint8_t *) in;

@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Helpers shared by the namespace operations: name parsing, directory resolution, removing an
  * entry with everything it owns. All run under vol->lock. */
-#include "internal.h"
+#include "vol.h"
+#include "vlog.h"
+#include "chain.h"
+#include "name.h"
+#include "timestamp.h"
+#include "entryset.h"
+#include "dir.h"
+#include "node.h"
+#include "namei.h"
 
 int parse_name(const char *name, struct name_buf *nb) {
         int r;

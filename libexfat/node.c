@@ -2,7 +2,12 @@
 /* In-memory nodes. Inode numbers come from a counter; a hash table maps them to nodes. A node
  * with no lookup references, not open, not in use and without cached children sits on an LRU list
  * and is evicted (with its directory index) when the cache budget is exceeded. */
-#include "internal.h"
+#include "vol.h"
+#include "chain.h"
+#include "timestamp.h"
+#include "entryset.h"
+#include "dir.h"
+#include "node.h"
 
 /* Cluster maps change under node->io, everything else under vol->lock: hence atomic. */
 void mem_account(struct exfat_volume *vol, ssize_t delta) {

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Readdir: cookies are slot positions in the directory, so a listing resumes exactly where it
  * stopped, whatever happened to the directory meanwhile. */
-#include "internal.h"
+#include "vol.h"
+#include "name.h"
+#include "entryset.h"
+#include "dir.h"
+#include "node.h"
+#include "namei.h"
 
 int exfat_readdir(struct exfat_volume *vol, uint64_t ino, uint64_t cookie, unsigned flags, exfat_readdir_fn cb,
                   void *ctx) {

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* rename(2) semantics on exFAT: the entry set is rewritten under the new name (benign secondaries
  * travel with it) in the new place, then the old set is deleted, then a replaced target. */
-#include "internal.h"
+#include "vol.h"
+#include "cache.h"
+#include "entryset.h"
+#include "dir.h"
+#include "node.h"
+#include "namei.h"
 
 int exfat_rename(struct exfat_volume *vol, uint64_t parent, const char *name, uint64_t newparent,
                  const char *newname, unsigned flags) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* exFAT timestamps: DOS date/time in local time of the writer, a 10 ms increment, and a UTC offset
  * in 15-minute steps. We write UTC (offset 0, valid bit set) and read any offset. */
-#include "internal.h"
+#include "timestamp.h"
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (no libc time zone state involved). */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {

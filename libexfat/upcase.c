@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-#include "internal.h"
+#include "vol.h"
+#include "vlog.h"
+#include "device.h"
+#include "chain.h"
+#include "upcase.h"
+#include "node.h"
 
 static uint32_t table_checksum(const uint8_t *p, size_t len) {
         uint32_t sum = 0;

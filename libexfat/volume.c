@@ -18,7 +18,19 @@
  */
 #include <sys/random.h>
 
-#include "internal.h"
+#include "vol.h"
+#include "vlog.h"
+#include "device.h"
+#include "boot.h"
+#include "cache.h"
+#include "bitmap.h"
+#include "chain.h"
+#include "upcase.h"
+#include "name.h"
+#include "entryset.h"
+#include "dir.h"
+#include "node.h"
+#include "writeback.h"
 
 static int root_scan(struct exfat_volume *vol, uint32_t *bm_cluster, uint64_t *bm_len, uint32_t *up_cluster,
                      uint64_t *up_len, uint32_t *up_sum) {

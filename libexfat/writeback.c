@@ -4,7 +4,9 @@
  * pulled a few seconds after a copy finished without unmounting still has its directory entries. */
 #include <signal.h>
 
-#include "internal.h"
+#include "vol.h"
+#include "device.h"
+#include "writeback.h"
 
 #define IDLE_WRITEBACK_NS (2ull * 1000000000)
 

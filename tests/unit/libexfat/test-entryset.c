@@ -7,10 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "image.h"
-#include "internal.h"
+#include "entryset.h"
 
 static uint32_t xorshift(uint32_t *s) {
         *s ^= *s << 13;
