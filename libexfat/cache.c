@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Write-back cache of metadata blocks: FAT blocks (4 KiB, aligned to the FAT start) and directory
  * blocks (min(cluster, 4 KiB), aligned to the cluster heap). File data never passes through it.
- * Dirty blocks are written in the safe order by meta_flush(): bitmap, FAT, directories. */
+ * The order in which dirty blocks reach the device is not this file's business: writeorder.c
+ * decides it (meta_flush), and the cache asks for it through the make_clean hook when too much of
+ * it is dirty, so that cache.c calls neither the bitmap nor the FAT. */
 #include "vol.h"
 #include "device.h"
 #include "cache.h"
-#include "bitmap.h"
 
 #define FAT_BLOCK 4096u
 #define WRITE_COALESCE (1u << 20)
@@ -33,7 +34,7 @@ static size_t hash_off(const struct bcache *c, uint64_t off) {
         return (size_t) (h >> 32) & (c->nbuckets - 1);
 }
 
-int cache_init(struct exfat_volume *vol, size_t limit) {
+int cache_init(struct exfat_volume *vol, size_t limit, int (*make_clean)(struct exfat_volume *vol)) {
         struct bcache *c = &vol->cache;
         size_t n = 1024;
 
@@ -44,6 +45,7 @@ int cache_init(struct exfat_volume *vol, size_t limit) {
                 return -ENOMEM;
         c->nbuckets = n;
         c->limit = limit;
+        c->make_clean = make_clean;
         return 0;
 }
 
@@ -135,7 +137,7 @@ static int make_room(struct exfat_volume *vol) {
         struct cblock *b, *prev;
 
         if (c->dirty_bytes > c->limit / 2) {
-                int r = meta_flush(vol);
+                int r = c->make_clean(vol);
                 if (r < 0)
                         return r;
         }
@@ -280,34 +282,4 @@ void cache_drop_range(struct exfat_volume *vol, uint64_t off, uint64_t len) {
                 if (b && b->kind == BLOCK_DIR)
                         block_free(c, b);
         }
-}
-
-int meta_flush(struct exfat_volume *vol) {
-        int r;
-
-        if (vol->read_only)
-                return 0;
-        /* The bitmap first: it only gains bits here (frees are deferred), so a crash right after
-         * it leaks clusters at worst, while every FAT link written next is already covered. */
-        r = bitmap_flush(vol);
-        if (r < 0)
-                return r;
-        r = cache_flush_kind(vol, BLOCK_FAT);
-        if (r < 0)
-                return r;
-        /* Directory entries only once the clusters they point at are recorded; removals first. */
-        r = cache_flush_kind(vol, BLOCK_DIR_REMOVAL);
-        if (r < 0)
-                return r;
-        r = cache_flush_kind(vol, BLOCK_DIR);
-        if (r < 0)
-                return r;
-        if (vol->npending > 0) {
-                /* Freed clusters become reusable only once no entry on disk points at them. */
-                bitmap_apply_pending(vol);
-                r = bitmap_flush(vol);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
 }

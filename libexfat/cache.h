@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Metadata block cache (cache.c): FAT and directory blocks read and written through a
- * write-back cache under vol->mlock; meta_flush() writes FAT, bitmap, then directories. */
+ * write-back cache under vol->mlock; the order they reach the device in is writeorder.h's. */
 #pragma once
 
 #include <stdbool.h>
@@ -34,14 +34,16 @@ struct bcache {
         size_t bytes, dirty_bytes, limit;
         size_t nblocks;
         size_t removal_blocks; /* dirty blocks flagged as holding a removal */
+        int (*make_clean)(struct exfat_volume *vol); /* see cache_init() */
 };
 
 /* cache.c (callers hold mlock) */
-int cache_init(struct exfat_volume *vol, size_t limit);
+/* make_clean writes every dirty block back in a safe order (writeorder.c's meta_flush); the cache
+ * calls it when more than half of its budget is dirty. */
+int cache_init(struct exfat_volume *vol, size_t limit, int (*make_clean)(struct exfat_volume *vol));
 void cache_done(struct exfat_volume *vol);
 int cache_read(struct exfat_volume *vol, enum block_kind kind, uint64_t off, void *buf, size_t len);
 int cache_write(struct exfat_volume *vol, enum block_kind kind, uint64_t off, const void *buf, size_t len);
 int cache_zero(struct exfat_volume *vol, enum block_kind kind, uint64_t off, size_t len);
 int cache_flush_kind(struct exfat_volume *vol, enum block_kind kind);
 void cache_drop_range(struct exfat_volume *vol, uint64_t off, uint64_t len);
-int meta_flush(struct exfat_volume *vol); /* FAT, bitmap, directories, pending frees */

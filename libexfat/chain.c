@@ -6,6 +6,7 @@
 #include "vlog.h"
 #include "device.h"
 #include "cache.h"
+#include "writeorder.h"
 #include "fat.h"
 #include "bitmap.h"
 #include "chain.h"

@@ -3,6 +3,7 @@
  * travel with it) in the new place, then the old set is deleted, then a replaced target. */
 #include "vol.h"
 #include "cache.h"
+#include "writeorder.h"
 #include "entryset.h"
 #include "dir.h"
 #include "node.h"

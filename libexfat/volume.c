@@ -31,6 +31,7 @@
 #include "dir.h"
 #include "node.h"
 #include "writeback.h"
+#include "writeorder.h"
 
 static int root_scan(struct exfat_volume *vol, uint32_t *bm_cluster, uint64_t *bm_len, uint32_t *up_cluster,
                      uint64_t *up_len, uint32_t *up_sum) {
@@ -198,7 +199,7 @@ int exfat_mount(const struct exfat_device *dev, const struct exfat_options *opts
                 climit = 16u << 20;
         if (climit < 1u << 20)
                 climit = 1u << 20;
-        r = cache_init(vol, climit);
+        r = cache_init(vol, climit, meta_flush);
         if (r < 0)
                 goto fail;
         r = node_table_init(vol);
