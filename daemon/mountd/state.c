@@ -154,7 +154,7 @@ int state_parse_line(const char *text, struct mount_record *ret) {
 
 int state_read(FILE *f, struct mount_record **ret, size_t *ret_n) {
         struct mount_record *records = NULL;
-        size_t n = 0;
+        size_t n = 0, cap = 0;
         char line[8192];
 
         *ret = NULL;
@@ -171,12 +171,10 @@ int state_read(FILE *f, struct mount_record **ret, size_t *ret_n) {
                 }
                 if (r < 0)
                         goto fail;
-                struct mount_record *a = reallocarray(records, n + 1, sizeof(*records));
-                if (!a) {
+                if (GREEDY_REALLOC(records, cap, n + 1) < 0) {
                         mount_record_done(&rec);
                         goto fail;
                 }
-                records = a;
                 records[n++] = rec;
         }
         *ret = records;
