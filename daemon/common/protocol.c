@@ -186,6 +186,11 @@ static size_t utf8_sequence_length(const unsigned char *s, size_t left) {
         /* C1 control characters are as unwelcome as C0 ones. */
         if (cp >= 0x80 && cp <= 0x9F)
                 return 0;
+        /* Noncharacters (U+FDD0..U+FDEF and the last two code points of every plane): sd-bus
+         * refuses to send a string holding one, so a label or path with one could never reach
+         * a caller (and a property read would fail for every caller). */
+        if ((cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE)
+                return 0;
         return len;
 }
 

@@ -44,7 +44,8 @@ static sd_bus *fake_bus(void) {
         return bus;
 }
 
-/* Strict UTF-8 without C0, DEL or C1 controls, written from RFC 3629 independently of protocol.c. */
+/* Strict UTF-8 without C0, DEL or C1 controls and without Unicode noncharacters, written from
+ * RFC 3629 and Unicode's definition of noncharacters independently of protocol.c. */
 static bool utf8_ok(const unsigned char *s, size_t n) {
         size_t i = 0;
         while (i < n) {
@@ -71,7 +72,8 @@ static bool utf8_ok(const unsigned char *s, size_t n) {
                         cp = cp << 6 | (s[i + k] & 0x3F);
                 }
                 if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-                    (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp <= 0x9F))
+                    (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp <= 0x9F) ||
+                    (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE)
                         return false;
                 i += len;
         }
@@ -89,6 +91,16 @@ static void check_string(const uint8_t *data, size_t size) {
         if (link_string_valid(copy, n) != want)
                 fuzz_fail("link_string_valid says %d for a string the reference calls %s", !want,
                           want ? "valid" : "invalid");
+        /* The rule exists for D-Bus: whatever it accepts, sd-bus must be able to send. */
+        if (want) {
+                sd_bus_message *m = NULL;
+                if (sd_bus_message_new_method_call(fake_bus(), &m, "org.exfat.Mountd1", "/org/exfat/Mountd1",
+                                                   "org.exfat.Mountd1", "X") < 0)
+                        abort();
+                if (sd_bus_message_append(m, "s", copy) < 0)
+                        fuzz_fail("link_string_valid accepted a string sd-bus cannot send");
+                sd_bus_message_unref(m);
+        }
         free(copy);
 }
 

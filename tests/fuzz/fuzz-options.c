@@ -203,7 +203,8 @@ static bool text_reference(const char *s, const char *forbidden, size_t *units) 
                         cp = cp << 6 | (p[i + k] & 0x3F);
                 }
                 if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-                    (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp <= 0x9F))
+                    (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp <= 0x9F) ||
+                    (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE)
                         return false;
                 *units += cp >= 0x10000 ? 2 : 1;
                 i += len;

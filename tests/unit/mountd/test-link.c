@@ -35,6 +35,21 @@ static void test_probed(void **state) {
         p = good();
         strcpy(p.label, "\xc3\x28");
         assert_int_equal(link_check_probed(&p, 64 << 20), -EBADMSG);
+        /* Noncharacters: valid UTF-8, but sd-bus refuses to send them (a fuzz finding). */
+        static const char *const nonchars[] = { "M\xf1\xbf\xbf\xbf", "\xef\xbf\xbe", "\xef\xbf\xbf",
+                                                "\xef\xb7\x90", "\xef\xb7\xaf", "\xf4\x8f\xbf\xbf" };
+        for (size_t i = 0; i < sizeof(nonchars) / sizeof(nonchars[0]); i++) {
+                p = good();
+                strcpy(p.label, nonchars[i]);
+                assert_int_equal(link_check_probed(&p, 64 << 20), -EBADMSG);
+        }
+        /* Their neighbours are ordinary characters. */
+        static const char *const fine[] = { "\xef\xb7\x8f", "\xef\xb7\xb0", "\xef\xbf\xbd", "\xf0\x9f\x98\x80" };
+        for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+                p = good();
+                strcpy(p.label, fine[i]);
+                assert_int_equal(link_check_probed(&p, 64 << 20), 0);
+        }
         p = good();
         p.cluster_size = 3000;
         assert_int_equal(link_check_probed(&p, 64 << 20), -EBADMSG);
