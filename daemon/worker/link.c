@@ -310,6 +310,12 @@ int link_run(int sock) {
         if (r < 0)
                 return log_error_errno(r, "sending HELLO to the daemon failed"), 1;
         r = link_recv(sock, LINK_DEVICE, NULL, &l.dev, sizeof(l.dev), &device_fd);
+        /* The daemon starts a worker before polkit answers and hangs up on it when the request
+         * is refused or its caller leaves: nothing was touched, so that is no failure. */
+        if (r == -ECONNRESET) {
+                log_info("the daemon withdrew the request before handing over a device; nothing to do");
+                return 0;
+        }
         if (r < 0)
                 return log_error_errno(r, "receiving the device from the daemon failed"), 1;
         if (device_fd < 0)
