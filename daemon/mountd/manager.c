@@ -512,8 +512,8 @@ static int method_label(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 return r;
         if (!label_valid(label))
                 return sd_bus_error_setf(error, ERR_INVALID_ARGUMENT,
-                                         "A label is at most %d characters of valid UTF-8 without control characters or "
-                                         "any of \" * / : < > ? \\ |.", LABEL_MAX_UNITS);
+                                         "A label is at most %d characters of valid UTF-8 without control characters, "
+                                         "noncharacters or any of \" * / : < > ? \\ |.", LABEL_MAX_UNITS);
         r = options_parse(msg, OPTIONS_LABEL, &o, error);
         if (r < 0)
                 return r;
