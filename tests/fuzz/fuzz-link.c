@@ -44,6 +44,17 @@ static sd_bus *fake_bus(void) {
         return bus;
 }
 
+/* Whether sd-bus agrees to put s into a message as a string. */
+static bool bus_can_send(const char *s) {
+        sd_bus_message *m = NULL;
+        if (sd_bus_message_new_method_call(fake_bus(), &m, "org.exfat.Mountd1", "/org/exfat/Mountd1",
+                                           "org.exfat.Mountd1", "X") < 0)
+                abort();
+        bool ok = sd_bus_message_append(m, "s", s) >= 0;
+        sd_bus_message_unref(m);
+        return ok;
+}
+
 /* Strict UTF-8 without C0, DEL or C1 controls and without Unicode noncharacters, written from
  * RFC 3629 and Unicode's definition of noncharacters independently of protocol.c. */
 static bool utf8_ok(const unsigned char *s, size_t n) {
@@ -92,15 +103,8 @@ static void check_string(const uint8_t *data, size_t size) {
                 fuzz_fail("link_string_valid says %d for a string the reference calls %s", !want,
                           want ? "valid" : "invalid");
         /* The rule exists for D-Bus: whatever it accepts, sd-bus must be able to send. */
-        if (want) {
-                sd_bus_message *m = NULL;
-                if (sd_bus_message_new_method_call(fake_bus(), &m, "org.exfat.Mountd1", "/org/exfat/Mountd1",
-                                                   "org.exfat.Mountd1", "X") < 0)
-                        abort();
-                if (sd_bus_message_append(m, "s", copy) < 0)
-                        fuzz_fail("link_string_valid accepted a string sd-bus cannot send");
-                sd_bus_message_unref(m);
-        }
+        if (want && !bus_can_send(copy))
+                fuzz_fail("link_string_valid accepted a string sd-bus cannot send");
         free(copy);
 }
 
@@ -127,14 +131,12 @@ static void consume_probed(struct daemon_side *d, const struct link_probed *p) {
         char uuid[16];
         if (snprintf(uuid, sizeof(uuid), "%04X-%04X", p->serial >> 16, p->serial & 0xFFFF) != 9)
                 fuzz_fail("uuid text");
-        sd_bus_message *m = NULL;
-        if (sd_bus_message_new_method_call(fake_bus(), &m, "org.exfat.Mountd1", "/org/exfat/Mountd1",
-                                           "org.exfat.Mountd1", "X") < 0)
-                abort();
-        /* sd-bus refuses strings that are not UTF-8: a label the daemon accepted must fit. */
-        if (sd_bus_message_append(m, "ss", p->label, uuid) < 0)
+        /* sd-bus refuses strings that are not UTF-8 or hold noncharacters: a label the daemon
+         * accepted must fit, and so must the UUID made from the serial. */
+        if (!bus_can_send(p->label))
                 fuzz_fail("the daemon accepted a label sd-bus cannot send: \"%s\"", p->label);
-        sd_bus_message_unref(m);
+        if (!bus_can_send(uuid))
+                fuzz_fail("a UUID sd-bus cannot send: \"%s\"", uuid);
 }
 
 static void on_message(void *userdata, enum link_type type, const union link_payload *p) {
