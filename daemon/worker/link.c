@@ -313,7 +313,7 @@ int link_run(int sock) {
         /* The daemon starts a worker before polkit answers and hangs up on it when the request
          * is refused or its caller leaves: nothing was touched, so that is no failure. */
         if (r == -ECONNRESET) {
-                log_info("the daemon withdrew the request before handing over a device; nothing to do");
+                log_info("the daemon hung up before handing over a device (request refused or withdrawn); nothing to do");
                 return 0;
         }
         if (r < 0)
