@@ -11,7 +11,8 @@
 #include "util.h"
 
 DeviceObject *device_object_find(Manager *mgr, const char *sysname) {
-        for (DeviceObject *d = mgr->devices; d; d = d->next)
+        DeviceObject *d;
+        LIST_FOREACH(d, &mgr->devices, in_manager)
                 if (strcmp(d->sysname, sysname) == 0)
                         return d;
         return NULL;
@@ -19,7 +20,8 @@ DeviceObject *device_object_find(Manager *mgr, const char *sysname) {
 
 /* Only an exported Mount counts: one still being set up or torn down has no object to point to. */
 Mount *device_object_mount(Manager *mgr, dev_t devnum) {
-        for (Mount *m = mgr->mounts; m; m = m->next)
+        Mount *m;
+        LIST_FOREACH(m, &mgr->mounts, in_manager)
                 if (m->devnum == devnum && m->object_slot && m->object_path)
                         return m;
         return NULL;
@@ -69,20 +71,13 @@ static const sd_bus_vtable device_vtable[] = {
 static DeviceObject *device_object_free(DeviceObject *d) {
         if (!d)
                 return NULL;
+        list_remove(&d->in_manager);
         sd_bus_slot_unref(d->slot);
         device_info_done(&d->info);
         free(d->sysname);
         free(d->object_path);
         free(d);
         return NULL;
-}
-
-static void device_object_unlink(Manager *mgr, DeviceObject *d) {
-        for (DeviceObject **p = &mgr->devices; *p; p = &(*p)->next)
-                if (*p == d) {
-                        *p = d->next;
-                        return;
-                }
 }
 
 static int device_object_add(Manager *mgr, const char *sysname, dev_t devnum, struct device_info *info,
@@ -109,8 +104,7 @@ static int device_object_add(Manager *mgr, const char *sysname, dev_t devnum, st
         }
         d->info = *info;
         *info = (struct device_info) {};
-        d->next = mgr->devices;
-        mgr->devices = d;
+        list_push_front(&mgr->devices, &d->in_manager);
 
         r = sd_bus_emit_object_added(mgr->bus, d->object_path);
         if (r < 0)
@@ -166,20 +160,18 @@ void device_object_remove(Manager *mgr, const char *sysname) {
         if (r < 0)
                 log_warning("%s: cannot announce removal of %s: %s", d->info.node, d->object_path, strerr(r));
         log_debug("%s: exFAT device %s withdrawn", d->info.node, d->object_path);
-        device_object_unlink(mgr, d);
         device_object_free(d);
 }
 
 void device_objects_free(Manager *mgr) {
-        while (mgr->devices) {
-                DeviceObject *d = mgr->devices;
-                mgr->devices = d->next;
+        DeviceObject *d;
+        while ((d = list_first(&mgr->devices, DeviceObject, in_manager)))
                 device_object_free(d);
-        }
 }
 
 void device_objects_mount_changed(Manager *mgr, dev_t devnum) {
-        for (DeviceObject *d = mgr->devices; d; d = d->next)
+        DeviceObject *d;
+        LIST_FOREACH(d, &mgr->devices, in_manager)
                 if (d->devnum == devnum)
                         (void) sd_bus_emit_properties_changed(mgr->bus, d->object_path, MOUNTD_DEVICE_IFACE,
                                                               "Mount", "Dirty", NULL);

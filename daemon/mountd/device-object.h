@@ -14,7 +14,7 @@
 
 struct DeviceObject {
         Manager *manager;
-        DeviceObject *next;
+        struct list_node in_manager;
         char *sysname;           /* kernel name, the key ("sdb1") */
         dev_t devnum;
         struct device_info info;

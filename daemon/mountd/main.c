@@ -52,10 +52,11 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
 }
 
 static int run(void) {
-        Manager mgr = {};
+        Manager mgr;
         sigset_t mask;
         int r;
 
+        manager_init(&mgr);
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);

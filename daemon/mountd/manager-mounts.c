@@ -17,35 +17,25 @@
 #include "units.h"
 #include "util.h"
 
-static void registry_add(Manager *mgr, Mount *m) {
-        m->next = mgr->mounts;
-        mgr->mounts = m;
-}
-
-static void registry_remove(Manager *mgr, Mount *m) {
-        for (Mount **p = &mgr->mounts; *p; p = &(*p)->next)
-                if (*p == m) {
-                        *p = m->next;
-                        return;
-                }
-}
-
 Mount *manager_find_mount(Manager *mgr, const char *s) {
-        for (Mount *m = mgr->mounts; m; m = m->next)
+        Mount *m;
+        LIST_FOREACH(m, &mgr->mounts, in_manager)
                 if (strcmp(m->device, s) == 0 || (m->mount_point && strcmp(m->mount_point, s) == 0))
                         return m;
         return NULL;
 }
 
 Mount *manager_find_id(Manager *mgr, uint64_t id) {
-        for (Mount *m = mgr->mounts; m; m = m->next)
+        Mount *m;
+        LIST_FOREACH(m, &mgr->mounts, in_manager)
                 if (m->id == id)
                         return m;
         return NULL;
 }
 
 Mount *manager_find_devnum(Manager *mgr, dev_t devnum) {
-        for (Mount *m = mgr->mounts; m; m = m->next)
+        Mount *m;
+        LIST_FOREACH(m, &mgr->mounts, in_manager)
                 if (m->devnum == devnum)
                         return m;
         return NULL;
@@ -56,7 +46,7 @@ int manager_start_mount(Manager *mgr, const char *device, dev_t devnum, Mount **
         int r = mount_new(mgr, mgr->mount_ops, device, devnum, &m);
         if (r < 0)
                 return r;
-        registry_add(mgr, m);
+        list_push_front(&mgr->mounts, &m->in_manager);
         r = mount_start(m); /* on failure m is gone already */
         if (r < 0)
                 return r;
@@ -65,7 +55,8 @@ int manager_start_mount(Manager *mgr, const char *device, dev_t devnum, Mount **
 }
 
 void manager_job_removed(Manager *mgr, const char *job, const char *result) {
-        for (Mount *m = mgr->mounts; m; m = m->next)
+        Mount *m;
+        LIST_FOREACH(m, &mgr->mounts, in_manager)
                 if (m->job_path && strcmp(m->job_path, job) == 0) {
                         mount_on_job_done(m, result);
                         return;
@@ -85,16 +76,17 @@ static bool recordable(const Mount *m) {
 int manager_save(Manager *mgr) {
         struct mount_record *records = NULL;
         size_t n = 0;
+        Mount *m;
         int r;
 
         if (mgr->restoring)
                 return 0; /* the records not read yet would be lost */
-        for (Mount *m = mgr->mounts; m; m = m->next)
+        LIST_FOREACH(m, &mgr->mounts, in_manager)
                 n += recordable(m);
         if (n > 0 && !(records = calloc(n, sizeof(*records))))
                 return log_error_errno(-ENOMEM, "cannot write %s", STATE_FILE);
         n = 0;
-        for (Mount *m = mgr->mounts; m; m = m->next) {
+        LIST_FOREACH(m, &mgr->mounts, in_manager) {
                 if (!recordable(m))
                         continue;
                 if (!m->fdname)
@@ -137,12 +129,12 @@ static void mount_gone(Mount *m) {
         bool was_recorded = m->recorded;
         dev_t devnum = m->devnum;
 
-        registry_remove(mgr, m);
+        list_remove(&m->in_manager);
         mount_free(m);
         if (was_recorded)
                 (void) manager_save(mgr);
         manager_device_released(mgr, devnum);
-        if (mgr->stopping && !mgr->mounts)
+        if (mgr->stopping && list_is_empty(&mgr->mounts))
                 (void) sd_event_exit(mgr->event, 0);
 }
 
@@ -213,7 +205,7 @@ static void restore_one(Manager *mgr, struct mount_record *rec, struct stored_fd
                 close(sock);
                 return;
         }
-        registry_add(mgr, m);
+        list_push_front(&mgr->mounts, &m->in_manager);
         m->sock = sock;
         m->owner = rec->owner;
         m->gid = rec->gid;
@@ -284,29 +276,28 @@ int manager_restore(Manager *mgr) {
 }
 
 void manager_stop(Manager *mgr) {
-        Mount *next;
+        Mount *m, *next;
 
         mgr->stopping = true;
         /* Not worth waiting for a password: the answer would come too late. Unclaimed Mounts
          * are stopped with their requests. */
         manager_drop_pending(mgr);
-        for (Mount *m = mgr->mounts; m; m = next) {
-                next = m->next;
+        LIST_FOREACH_SAFE(m, next, &mgr->mounts, in_manager) {
                 if (mount_is_serving(m) && !m->request) {
                         log_info("%s: unmounting %s: the daemon is stopping", m->device, m->mount_point);
                         (void) mount_unmount(m, NULL, true);
                 }
                 /* Anything else is in the middle of an operation that ends (or times out) by itself. */
         }
-        if (!mgr->mounts)
+        if (list_is_empty(&mgr->mounts))
                 (void) sd_event_exit(mgr->event, 0);
 }
 
 void manager_forget_mounts(Manager *mgr) {
-        while (mgr->mounts) {
-                Mount *m = mgr->mounts;
+        Mount *m;
+        while ((m = list_first(&mgr->mounts, Mount, in_manager))) {
                 /* Not abandoned: only our bookkeeping goes; the fd store keeps the link. */
-                registry_remove(mgr, m);
+                list_remove(&m->in_manager);
                 mount_free(m);
         }
 }

@@ -44,7 +44,7 @@ struct claim {
  * request for a device gets it. */
 struct Pending {
         Manager *mgr;
-        Pending *prev, *next;
+        struct list_node in_manager;
         enum request_kind kind;
         sd_bus_message *request;
         dev_t devnum;
@@ -70,12 +70,7 @@ struct Pending {
 static void pending_free(Pending *p) {
         if (!p)
                 return;
-        if (p->prev)
-                p->prev->next = p->next;
-        else if (p->mgr->pending == p)
-                p->mgr->pending = p->next;
-        if (p->next)
-                p->next->prev = p->prev;
+        list_remove(&p->in_manager);
         sd_bus_track_unref(p->track);
         sd_bus_message_unref(p->request);
         options_done(&p->claim.opts);
@@ -89,7 +84,8 @@ static void pending_free(Pending *p) {
 
 static unsigned pending_count(Manager *mgr, uid_t caller) {
         unsigned n = 0;
-        for (Pending *p = mgr->pending; p; p = p->next)
+        Pending *p;
+        LIST_FOREACH(p, &mgr->pending, in_manager)
                 if (!p->dropped && p->caller == caller)
                         n++;
         return n;
@@ -191,10 +187,9 @@ static void pending_proceed(Pending *p) {
 }
 
 void manager_device_released(Manager *mgr, dev_t devnum) {
-        Pending *next;
+        Pending *p;
 
-        for (Pending *p = mgr->pending; p; p = next) {
-                next = p->next;
+        LIST_FOREACH(p, &mgr->pending, in_manager) {
                 if (p->waiting && p->devnum == devnum) {
                         p->waiting = false;
                         pending_proceed(p);
@@ -238,11 +233,10 @@ static void pending_drop(Pending *p, const sd_bus_error *error) {
 
 void manager_drop_pending(Manager *mgr) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
-        Pending *next;
+        Pending *p, *next;
 
         (void) sd_bus_error_set(&e, ERR_FAILED, "exfat-mountd is stopping.");
-        for (Pending *p = mgr->pending; p; p = next) {
-                next = p->next;
+        LIST_FOREACH_SAFE(p, next, &mgr->pending, in_manager) {
                 if (!p->dropped)
                         pending_drop(p, &e);
         }
@@ -322,10 +316,7 @@ static int pending_new(Manager *mgr, sd_bus_message *request, enum request_kind 
         if (!p)
                 return -ENOMEM;
         p->mgr = mgr;
-        p->next = mgr->pending;
-        if (p->next)
-                p->next->prev = p;
-        mgr->pending = p;
+        list_push_front(&mgr->pending, &p->in_manager);
         p->request = sd_bus_message_ref(request);
         p->kind = kind;
         p->devnum = devnum;

@@ -51,6 +51,7 @@ int mount_new(Manager *mgr, const MountOps *ops, const char *device, dev_t devnu
 Mount *mount_free(Mount *m) {
         if (!m)
                 return NULL;
+        list_remove(&m->in_manager); /* a registry never keeps a freed Mount */
         sd_event_source_disable_unref(m->io);
         sd_event_source_disable_unref(m->timer);
         sd_bus_slot_unref(m->start_slot);

@@ -11,6 +11,7 @@
 #include <systemd/sd-device.h>
 #include <systemd/sd-event.h>
 
+#include "list.h"
 #include "mount-state.h"
 #include "options.h"
 
@@ -29,18 +30,26 @@ typedef struct DeviceObject DeviceObject;
 struct Manager {
         sd_event *event;
         sd_bus *bus;
-        Mount *mounts;                 /* every Mount, mounted or in flight */
-        Pending *pending;              /* requests waiting for polkit (manager.c) */
+        struct list_node mounts;       /* Mount.in_manager: every Mount, mounted or in flight */
+        struct list_node pending;      /* Pending.in_manager: requests waiting for polkit (manager.c) */
         sd_bus_slot *job_removed_slot; /* systemd JobRemoved, dispatched to Mounts by job path */
         bool under_systemd;            /* NOTIFY_SOCKET set: the fd store is available */
         bool stopping;                 /* the unit is being stopped: unmount everything, then exit */
         /* device-monitor.c, device-object.c: exFAT block devices udev knows of */
         sd_device_monitor *device_monitor;
-        DeviceObject *devices;
+        struct list_node devices;      /* DeviceObject.in_manager */
         bool restoring;                /* re-adopting recorded mounts: the state file is not rewritten meanwhile */
         const MountOps *mount_ops;     /* what new Mounts reach the world through (manager_mount_ops()) */
         const char *state_file;        /* NULL: STATE_FILE */
 };
+
+/* A Manager with its lists empty; the caller fills in the rest. */
+static inline void manager_init(Manager *mgr) {
+        *mgr = (Manager) {};
+        list_init(&mgr->mounts);
+        list_init(&mgr->pending);
+        list_init(&mgr->devices);
+}
 
 enum mount_purpose {
         PURPOSE_MOUNT,
@@ -50,7 +59,7 @@ enum mount_purpose {
 struct Mount {
         Manager *manager;
         const MountOps *ops;      /* the world as the state machine sees it (mount.c, or a test's fakes) */
-        Mount *next;
+        struct list_node in_manager;
         uint64_t id;              /* unique for the daemon's life: a polkit answer finds its Mount by it */
         enum mount_purpose purpose;
         MountState state;         /* written by mount_enter() only (mount-machine.c) */

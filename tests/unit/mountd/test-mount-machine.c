@@ -229,7 +229,7 @@ static int setup(void **state) {
         }
         W = (struct world) { .present = false };
         W.now = 1000 * SEC;
-        manager = (Manager) {};
+        manager_init(&manager);
         return 0;
 }
 
