@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-object.h"
 #include "util.h"
 
 DeviceObject *device_object_find(Manager *mgr, const char *sysname) {
@@ -96,19 +97,19 @@ static int device_object_add(Manager *mgr, const char *sysname, dev_t devnum, st
                 return -ENOMEM;
         }
         r = device_object_path(sysname, &d->object_path);
-        if (r >= 0)
-                r = sd_bus_add_object_vtable(mgr->bus, &d->slot, d->object_path, MOUNTD_DEVICE_IFACE, device_vtable, d);
         if (r < 0) {
                 device_object_free(d);
                 return r;
         }
+        /* Complete before it is exported: the announcement reads every property. */
         d->info = *info;
         *info = (struct device_info) {};
         list_push_front(&mgr->devices, &d->in_manager);
-
-        r = sd_bus_emit_object_added(mgr->bus, d->object_path);
-        if (r < 0)
-                log_warning("%s: cannot announce %s: %s", d->info.node, d->object_path, strerr(r));
+        r = bus_object_export(mgr->bus, &d->slot, d->object_path, MOUNTD_DEVICE_IFACE, device_vtable, d, d->info.node);
+        if (r < 0) {
+                device_object_free(d);
+                return r;
+        }
         log_debug("%s: exFAT device exported as %s", d->info.node, d->object_path);
         return 0;
 }
@@ -156,9 +157,7 @@ void device_object_remove(Manager *mgr, const char *sysname) {
 
         if (!d)
                 return;
-        int r = sd_bus_emit_object_removed(mgr->bus, d->object_path);
-        if (r < 0)
-                log_warning("%s: cannot announce removal of %s: %s", d->info.node, d->object_path, strerr(r));
+        bus_object_unexport(mgr->bus, &d->slot, d->object_path, d->info.node);
         log_debug("%s: exFAT device %s withdrawn", d->info.node, d->object_path);
         device_object_free(d);
 }

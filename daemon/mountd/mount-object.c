@@ -5,6 +5,7 @@
 
 #include <errno.h>
 
+#include "bus-object.h"
 #include "device-object.h"
 #include "util.h"
 
@@ -69,13 +70,10 @@ int mount_object_export(Mount *m) {
                 if (r < 0)
                         return r;
         }
-        r = sd_bus_add_object_vtable(m->manager->bus, &m->object_slot, m->object_path, MOUNTD_MOUNT_IFACE,
-                                     mount_vtable, m);
+        r = bus_object_export(m->manager->bus, &m->object_slot, m->object_path, MOUNTD_MOUNT_IFACE, mount_vtable, m,
+                              m->device);
         if (r < 0)
                 return r;
-        r = sd_bus_emit_object_added(m->manager->bus, m->object_path);
-        if (r < 0)
-                log_warning("%s: cannot announce %s: %s", m->device, m->object_path, strerr(r));
         device_objects_mount_changed(m->manager, m->devnum);
         return 0;
 }
@@ -83,10 +81,7 @@ int mount_object_export(Mount *m) {
 void mount_object_unexport(Mount *m) {
         if (!m->object_slot)
                 return;
-        int r = sd_bus_emit_object_removed(m->manager->bus, m->object_path);
-        if (r < 0)
-                log_warning("%s: cannot announce removal of %s: %s", m->device, m->object_path, strerr(r));
-        m->object_slot = sd_bus_slot_unref(m->object_slot);
+        bus_object_unexport(m->manager->bus, &m->object_slot, m->object_path, m->device);
         device_objects_mount_changed(m->manager, m->devnum);
 }
 
