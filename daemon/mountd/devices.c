@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "mountinfo.h"
 #include "util.h"
 
 #define REMOVABLE_CONFIG SYSCONFDIR "/exfat-mountd/removable-devices"
@@ -132,29 +133,16 @@ int device_resolve(const char *path, char **ret_path, dev_t *ret_devnum) {
         return 0;
 }
 
-int mountinfo_has_device(const char *mountinfo, dev_t devnum) {
-        _cleanup_fclose_ FILE *f = fopen(mountinfo, "re");
-        _cleanup_free_ char *line = NULL;
-        size_t size = 0;
+static int uses_device(const struct mountinfo_entry *e, void *userdata) {
+        return e->devnum == *(const dev_t *) userdata;
+}
 
-        if (!f)
-                return -errno;
-        /* Whole lines: a mount's fields (a FUSE fsname, a path) are the mounter's to choose, and a
-         * line read in pieces would let a piece start with something like "1 2 8:16". */
-        errno = 0;
-        while (getline(&line, &size, f) >= 0) {
-                unsigned maj, min;
-                int end = 0;
-                /* id parent major:minor root ... */
-                if (sscanf(line, "%*u %*u %u:%u %n", &maj, &min, &end) == 2 && end > 0 &&
-                    makedev(maj, min) == devnum)
-                        return 1;
-        }
-        return errno == ENOMEM ? -ENOMEM : 0;
+int mountinfo_has_device(const char *mountinfo, dev_t devnum) {
+        return mountinfo_foreach(mountinfo, uses_device, &devnum);
 }
 
 int device_is_mounted(dev_t devnum) {
-        return mountinfo_has_device("/proc/self/mountinfo", devnum);
+        return mountinfo_has_device(MOUNTINFO_SELF, devnum);
 }
 
 int device_open(const char *path, dev_t devnum, bool read_only, int *ret_claim_fd, int *ret_fd) {

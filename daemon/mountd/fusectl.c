@@ -11,6 +11,7 @@
 
 #include "mountpoints.h"
 #include "readahead.h"
+#include "mountinfo.h"
 #include "util.h"
 
 #define FUSECTL "/sys/fs/fuse/connections"
@@ -62,37 +63,21 @@ int fuse_abort_connection(dev_t devnum) {
         return 0;
 }
 
-/* mountinfo writes space, tab, newline and backslash as \ooo. */
-static void unescape_octal(char *s) {
-        char *o = s;
-        for (char *c = s; *c; c++) {
-                if (c[0] == '\\' && c[1] >= '0' && c[1] <= '3' && c[2] >= '0' && c[2] <= '7' && c[3] >= '0' && c[3] <= '7') {
-                        *o++ = (char) (((c[1] - '0') << 6) | ((c[2] - '0') << 3) | (c[3] - '0'));
-                        c += 3;
-                } else
-                        *o++ = *c;
-        }
-        *o = 0;
+struct fuse_query {
+        const char *path;
+        dev_t devnum;
+};
+
+static int is_our_mount(const struct mountinfo_entry *e, void *userdata) {
+        const struct fuse_query *q = userdata;
+        return e->devnum == q->devnum && strcmp(e->fstype, FUSE_TYPE) == 0 && (!q->path || strcmp(e->mount_point, q->path) == 0);
+}
+
+bool mountinfo_has_fuse_mount(const char *mountinfo, const char *path, dev_t devnum) {
+        struct fuse_query q = { path, devnum };
+        return mountinfo_foreach(mountinfo, is_our_mount, &q) > 0;
 }
 
 bool fuse_mount_present(const char *path, dev_t devnum) {
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-        char line[4096];
-
-        if (!f)
-                return false;
-        while (fgets(line, sizeof(line), f)) {
-                unsigned maj, min;
-                char mp[4096], type[64];
-                /* id parent maj:min root mountpoint options ... - fstype source superopts */
-                if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min, mp) != 3)
-                        continue;
-                const char *sep = strstr(line, " - ");
-                if (!sep || sscanf(sep, " - %63s", type) != 1)
-                        continue;
-                unescape_octal(mp);
-                if (makedev(maj, min) == devnum && strcmp(mp, path) == 0 && strcmp(type, FUSE_TYPE) == 0)
-                        return true;
-        }
-        return false;
+        return mountinfo_has_fuse_mount(MOUNTINFO_SELF, path, devnum);
 }

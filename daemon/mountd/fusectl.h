@@ -16,3 +16,5 @@ int fuse_abort_connection(dev_t devnum);
 
 /* True when mountinfo shows a fuseblk.exfat mount of devnum at path. */
 bool fuse_mount_present(const char *path, dev_t devnum);
+/* The same for a mountinfo file; path NULL: anywhere. */
+bool mountinfo_has_fuse_mount(const char *mountinfo, const char *path, dev_t devnum);

@@ -14,6 +14,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "mountinfo.h"
 #include "util.h"
 
 #define MEDIA_ROOT "/run/media"
@@ -157,24 +158,23 @@ static bool type_may_stall(const char *type) {
         return false;
 }
 
-int mountinfo_mount_may_stall(const char *mountinfo, int id) {
-        _cleanup_fclose_ FILE *f = fopen(mountinfo, "re");
-        _cleanup_free_ char *line = NULL;
-        size_t size = 0;
+struct stall_query {
+        int id;
+        int result;
+};
 
-        if (!f)
-                return -errno;
-        while (getline(&line, &size, f) >= 0) {
-                char type[64];
-                int this;
-                const char *sep = strstr(line, " - ");
-                if (sscanf(line, "%d ", &this) != 1 || this != id)
-                        continue;
-                if (!sep || sscanf(sep, " - %63s", type) != 1)
-                        return -EIO;
-                return type_may_stall(type);
-        }
-        return -ENOENT;
+static int stall_check(const struct mountinfo_entry *e, void *userdata) {
+        struct stall_query *q = userdata;
+        if (e->id != q->id)
+                return 0;
+        q->result = type_may_stall(e->fstype);
+        return 1;
+}
+
+int mountinfo_mount_may_stall(const char *mountinfo, int id) {
+        struct stall_query q = { .id = id, .result = -ENOENT };
+        int r = mountinfo_foreach(mountinfo, stall_check, &q);
+        return r < 0 ? r : q.result;
 }
 
 /* One step of a walk: name in dir (on mount dir_mnt), never a symlink, never into FUSE or a network
@@ -194,7 +194,7 @@ static int step(int dir, int dir_mnt, const char *name, int *ret_fd, int *ret_mn
                 return mnt;
         if (mnt != dir_mnt) {
                 /* Checked before fstat(): even a stat of a FUSE or NFS inode may wait for its server. */
-                r = mountinfo_mount_may_stall("/proc/self/mountinfo", mnt);
+                r = mountinfo_mount_may_stall(MOUNTINFO_SELF, mnt);
                 if (r != 0)
                         return r < 0 ? r : -EXDEV;
         }
