@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -80,4 +81,50 @@ bool mountinfo_has_fuse_mount(const char *mountinfo, const char *path, dev_t dev
 
 bool fuse_mount_present(const char *path, dev_t devnum) {
         return mountinfo_has_fuse_mount(MOUNTINFO_SELF, path, devnum);
+}
+
+struct id_query {
+        int id;
+        dev_t devnum;
+};
+
+static int is_our_mount_id(const struct mountinfo_entry *e, void *userdata) {
+        const struct id_query *q = userdata;
+        if (e->id != q->id)
+                return 0;
+        return e->devnum == q->devnum && strcmp(e->fstype, FUSE_TYPE) == 0 ? 1 : -ENOENT;
+}
+
+int fuse_unmount(const char *path, dev_t devnum, int flags, bool sync_first) {
+        _cleanup_close_ int parent = -1;
+        const char *name;
+        char at[64 + NAME_MAX];
+        int parent_mnt;
+
+        /* The path is a string from our table, and its parents may belong to the caller (a chosen
+         * mount point in a home): reached without following any symlink, and checked to be the
+         * root of our own mount of devnum, so that a parent renamed and replaced by a link to
+         * someone else's mount makes this fail rather than unmount theirs. */
+        int r = mountpoint_open_parent(path, &parent, &parent_mnt, &name);
+        if (r < 0)
+                return r;
+        int mnt = mountpoint_child_mount(parent, parent_mnt, name);
+        if (mnt < 0)
+                return mnt;
+        struct id_query q = { mnt, devnum };
+        r = mountinfo_foreach(MOUNTINFO_SELF, is_our_mount_id, &q);
+        if (r <= 0)
+                return r < 0 ? r : -ENOENT;
+        if (sync_first) {
+                /* Data first: once detached, nobody could wait for the flush any more. */
+                _cleanup_close_ int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd >= 0)
+                        (void) syncfs(fd);
+        }
+        /* By name in the parent we hold (no fd of the mount itself: it would keep it busy); the
+         * name cannot be renamed away while it is a mount point. */
+        snprintf(at, sizeof(at), "/proc/self/fd/%d/%s", parent, name);
+        if (umount2(at, flags | UMOUNT_NOFOLLOW) < 0)
+                return -errno;
+        return 0;
 }

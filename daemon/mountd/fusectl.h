@@ -14,6 +14,11 @@ int fuse_mount_device(const char *device, const char *mount_point, int fuse_fd, 
  * waits for a worker any more. Mounts fusectl when nobody did. */
 int fuse_abort_connection(dev_t devnum);
 
+/* Unmounts (umount2 flags) our fuseblk.exfat mount of devnum whose root is path, syncing it first
+ * when asked. Reaches it without following a symlink anywhere and checks that the mount found there
+ * is ours: -ENOENT when it is not, -ELOOP for a symlink on the way, else umount2's -errno. */
+int fuse_unmount(const char *path, dev_t devnum, int flags, bool sync_first);
+
 /* True when mountinfo shows a fuseblk.exfat mount of devnum at path. */
 bool fuse_mount_present(const char *path, dev_t devnum);
 /* The same for a mountinfo file; path NULL: anywhere. */

@@ -12,6 +12,7 @@
 
 #include "fdstore.h"
 #include "fusectl.h"
+#include "mountpoints.h"
 #include "link.h"
 #include "state.h"
 #include "units.h"
@@ -172,12 +173,12 @@ static int take_fd(struct stored_fd *fds, int n, const char *name) {
 
 /* A recorded mount that cannot be re-adopted: take down whatever is left of it. */
 static void clean_up_record(Manager *mgr, const struct mount_record *rec, int sock) {
-        if (fuse_mount_present(rec->mount_point, rec->devnum)) {
+        if (fuse_mount_present(NULL, rec->devnum)) {
                 (void) fuse_abort_connection(rec->devnum);
-                (void) umount2(rec->mount_point, MNT_DETACH | UMOUNT_NOFOLLOW);
+                (void) fuse_unmount(rec->mount_point, rec->devnum, MNT_DETACH, false);
         }
         if (rec->created_mount_point)
-                (void) rmdir(rec->mount_point);
+                (void) mountpoint_remove(rec->mount_point);
         if (sock >= 0) {
                 (void) link_send(sock, LINK_SHUTDOWN, NULL, 0, -1);
                 close(sock);

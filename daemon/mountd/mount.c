@@ -384,23 +384,27 @@ static void abort_connection(Mount *m) {
 static void detach(Mount *m) {
         /* Abort first: with the connection gone no umount can wait for the worker. */
         abort_connection(m);
-        if (umount2(m->mount_point, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL)
-                log_error_errno(errno, "%s: could not detach %s", m->device, m->mount_point);
+        int r = fuse_unmount(m->mount_point, m->devnum, MNT_DETACH, false);
+        if (r < 0 && r != -EINVAL && r != -ENOENT)
+                log_error_errno(r, "%s: could not detach %s", m->device, m->mount_point);
 }
 
+/* Anywhere: a caller who renamed a parent of a chosen mount point has not unmounted it. */
 static bool mount_present(Mount *m) {
-        return fuse_mount_present(m->mount_point, m->devnum);
+        return fuse_mount_present(NULL, m->devnum);
 }
 
 static void remove_mount_point(Mount *m) {
-        if (rmdir(m->mount_point) < 0 && errno != ENOENT)
-                log_warning_errno(errno, "%s: could not remove %s", m->device, m->mount_point);
+        int r = mountpoint_remove(m->mount_point);
+        if (r < 0 && r != -ENOENT)
+                log_warning_errno(r, "%s: could not remove %s", m->device, m->mount_point);
 }
 
 /* ---- Threads ---- */
 
 struct thread_job {
         char *path;
+        dev_t devnum;
         bool force;
 };
 
@@ -428,15 +432,7 @@ static int settle_thread(void *arg) {
 static int umount_thread(void *arg) {
         struct thread_job *j = arg;
 
-        int fd = open(j->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd >= 0) {
-                /* Data first: once detached, nobody could wait for the flush any more. */
-                (void) syncfs(fd);
-                close(fd);
-        }
-        if (umount2(j->path, (j->force ? MNT_DETACH : 0) | UMOUNT_NOFOLLOW) < 0)
-                return -errno;
-        return 0;
+        return fuse_unmount(j->path, j->devnum, j->force ? MNT_DETACH : 0, true);
 }
 
 static void on_thread_done(void *userdata, void *arg, int result) {
@@ -448,6 +444,7 @@ static int run_thread(Mount *m, MountThread what, bool force) {
         if (!j)
                 return -ENOMEM;
         j->force = force;
+        j->devnum = m->devnum;
         j->path = strdup(m->mount_point);
         if (!j->path) {
                 free(j);

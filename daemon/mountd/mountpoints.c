@@ -248,6 +248,43 @@ int mountpoint_open(const char *path, int *ret_fd) {
         return walk(path, strlen(path), ret_fd, NULL);
 }
 
+int mountpoint_open_parent(const char *path, int *ret_fd, int *ret_mnt, const char **ret_name) {
+        const char *slash = strrchr(path, '/');
+
+        if (path[0] != '/' || !slash || !slash[1])
+                return -EINVAL;
+        int r = walk(path, slash == path ? 1 : (size_t) (slash - path), ret_fd, ret_mnt);
+        if (r < 0)
+                return r;
+        *ret_name = slash + 1;
+        return 0;
+}
+
+int mountpoint_child_mount(int parent, int parent_mnt, const char *name) {
+        /* O_PATH|O_NOFOLLOW asks nothing of the file system mounted there (no FUSE request), and a
+         * symlink is opened as itself: it lies on the parent's mount, so it is no mount root. */
+        _cleanup_close_ int fd = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        int mnt = mount_id_of(fd);
+        if (mnt < 0)
+                return mnt;
+        return mnt == parent_mnt ? -ENOENT : mnt;
+}
+
+int mountpoint_remove(const char *path) {
+        _cleanup_close_ int parent = -1;
+        const char *name;
+        int mnt;
+
+        int r = mountpoint_open_parent(path, &parent, &mnt, &name);
+        if (r < 0)
+                return r;
+        if (unlinkat(parent, name, AT_REMOVEDIR) < 0)
+                return -errno;
+        return 0;
+}
+
 static int fd_dir_is_empty(int fd) {
         int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         struct dirent *de;

@@ -25,6 +25,18 @@ int mountpoint_create_custom(const char *path, bool *ret_created);
  * swapped in for a parent changes what it names. Mount on it through /proc/self/fd/N. */
 int mountpoint_open(const char *path, int *ret_fd);
 
+/* The parent of path (absolute), opened as mountpoint_open() opens a path; *ret_mnt its mount id,
+ * *ret_name the last component (pointing into path). */
+int mountpoint_open_parent(const char *path, int *ret_fd, int *ret_mnt, const char **ret_name);
+
+/* The mount id of the mount whose root is name in parent (on mount parent_mnt), asking nothing of
+ * that mount's file system; -ENOENT when name is no mount root (a plain directory, a symlink). */
+int mountpoint_child_mount(int parent, int parent_mnt, const char *name);
+
+/* rmdir of path's last component in its parent reached without following a symlink anywhere: a
+ * parent swapped for a symlink cannot make root remove a directory elsewhere. */
+int mountpoint_remove(const char *path);
+
 /* True when path is a mount point (different device or mount id from its parent). */
 bool mountpoint_is_mounted(const char *path);
 

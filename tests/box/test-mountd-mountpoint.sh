@@ -92,4 +92,32 @@ unmount_as alice "$home/mine"
 [ -d "$home/mine" ] || fail "her own directory $home/mine was removed"
 pass "/mnt/x and ~/x mounted and removed again; her own empty directory kept"
 
+# After the mount, alice swaps a parent of her mount point for a symlink to someone else's mount
+# (a tmpfs standing in for bob's stick). Unmount and the removal of the directory the daemon made
+# must reach only her own mount, never follow the link: before, the daemon synced and detached the
+# tmpfs and removed its directory as root.
+mkdir -p /mnt/victim/STICK
+mount -t tmpfs -o size=1M victim /mnt/victim/STICK || fail "cannot mount the stand-in tmpfs"
+echo bob >/mnt/victim/STICK/f
+on_exit "umount /mnt/victim/STICK 2>/dev/null; rm -rf /mnt/victim"
+mkdir "$home/a"
+chown alice: "$home/a"
+mount_as alice "$dev" 1 mount-point s "$home/a/STICK"
+as_user alice sh -c "mv '$home/a' '$home/b' && ln -s /mnt/victim '$home/a'" || fail "alice cannot swap her directory"
+for force in false true; do
+        out=$(as_user alice gcall Unmount "$home/a/STICK" "{'force': <$force>}") &&
+                fail "Unmount (force $force) through the swapped parent succeeded: $out"
+        check_contains "$out" "$MOUNTD_ERR." "error of Unmount (force $force) through the swapped parent"
+        findmnt -n -o FSTYPE --mountpoint /mnt/victim/STICK | grep -qx tmpfs ||
+                fail "the unmount (force $force) reached the tmpfs behind the symlink"
+        check_eq bob "$(cat /mnt/victim/STICK/f)" "the stand-in's file"
+done
+findmnt --source "$dev" -n -o TARGET | grep -qx "$home/b/STICK" || fail "her mount is not where she moved it"
+# Moved back, it unmounts as ever, and the directory the daemon made goes.
+as_user alice sh -c "rm '$home/a' && mv '$home/b' '$home/a'" || fail "alice cannot move her directory back"
+unmount_as alice "$home/a/STICK"
+[ ! -e "$home/a/STICK" ] || fail "$home/a/STICK (made by the daemon) was not removed"
+[ -d /mnt/victim/STICK ] || fail "/mnt/victim/STICK was removed"
+pass "a parent swapped for a symlink after the mount: Unmount refused, nothing behind the link touched"
+
 mountd_alive "$pid"
