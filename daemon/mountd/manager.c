@@ -390,8 +390,8 @@ static void on_users_looked_up(void *userdata, void *arg, int result) {
         bool other_owner = p->claim.owner != p->caller;
         struct user_record *owner = other_owner ? &p->owner_rec : &p->caller_rec;
 
-        r = policy_mount(p->device, p->devnum, &p->claim.opts, p->caller, p->caller_rec.gid, p->caller_rec.home,
-                         p->actions, &error);
+        r = policy_mount(p->device, p->devnum, &p->claim.opts, p->caller, p->caller_rec.gid, p->caller_rec.name,
+                         p->caller_rec.home, p->actions, &error);
         if (r < 0) {
                 if (sd_bus_error_is_set(&error))
                         (void) sd_bus_reply_method_error(p->request, &error);

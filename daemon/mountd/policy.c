@@ -53,12 +53,33 @@ static bool under_prefix(const char *path, const char *prefix, const char *home)
         return path_under(path, prefix, false);
 }
 
-int policy_mount_point_allowed(const char *mount_point, const char *home, const char *config) {
+/* /run/media/USER and /media/USER are USER's: the daemon and udisks put that user's mounts there.
+ * A mount over one would put the next default mount inside a FUSE file system (lookups on the
+ * daemon's event loop, answered by a worker), and a mount in someone else's would show up among
+ * their devices. So only strictly beneath one's own (root, the mount helper for udisks: anyone's). */
+static bool media_tree_allowed(const char *path, const char *user) {
+        static const char *const media[] = { "/run/media", "/media" };
+
+        for (size_t i = 0; i < N_ELEMENTS(media); i++) {
+                if (!path_under(path, media[i], false))
+                        continue;
+                const char *rest = path + strlen(media[i]) + 1;
+                size_t n = strcspn(rest, "/");
+                if (rest[n] == 0)
+                        return false; /* a user's media directory itself */
+                return !user || (strlen(user) == n && strncmp(rest, user, n) == 0);
+        }
+        return true;
+}
+
+int policy_mount_point_allowed(const char *mount_point, const char *user, const char *home, const char *config) {
         _cleanup_fclose_ FILE *f = NULL;
         bool found = false;
 
         if (system_directory(mount_point))
                 return -EACCES;
+        if (!media_tree_allowed(mount_point, user))
+                return -EXDEV;
         f = fopen(config, "re");
         if (!f && errno != ENOENT) {
                 /* The administrator meant something: fail closed rather than fall back to the defaults. */
@@ -126,8 +147,16 @@ int policy_lookup_user(uid_t uid, struct user_record *ret) {
         return 0;
 }
 
-static int check_mount_point(const char *mount_point, uid_t caller, const char *home, sd_bus_error *error) {
-        int r = policy_mount_point_allowed(mount_point, home, MOUNT_POINT_PREFIXES_CONFIG);
+static int check_mount_point(const char *mount_point, uid_t caller, const char *name, const char *home,
+                             sd_bus_error *error) {
+        int r = policy_mount_point_allowed(mount_point, caller == 0 ? NULL : name, home, MOUNT_POINT_PREFIXES_CONFIG);
+        if (r == -EXDEV) {
+                log_info("uid %u: refused mount point %s: a user's media directory, or in another user's",
+                         (unsigned) caller, mount_point);
+                return sd_bus_error_setf(error, ERR_INVALID_ARGUMENT,
+                                         "%s is a user's media directory or lies in another user's: under /run/media "
+                                         "and /media, mount beneath your own directory.", mount_point);
+        }
         if (r == -EACCES) {
                 log_info("uid %u: refused mount point %s: a system directory", (unsigned) caller, mount_point);
                 return sd_bus_error_setf(error, ERR_INVALID_ARGUMENT,
@@ -144,13 +173,13 @@ static int check_mount_point(const char *mount_point, uid_t caller, const char *
 }
 
 int policy_mount(const char *device, dev_t devnum, const struct mount_options *o, uid_t caller, gid_t caller_gid,
-                 const char *caller_home, const char **actions, sd_bus_error *error) {
+                 const char *caller_name, const char *caller_home, const char **actions, sd_bus_error *error) {
         int n = 0, r;
 
         /* A refused mount point is refused for everybody, root included, before polkit: nothing
          * about the file system is looked at, so nothing is learnt. */
         if (o->mount_point) {
-                r = check_mount_point(o->mount_point, caller, caller_home, error);
+                r = check_mount_point(o->mount_point, caller, caller_name, caller_home, error);
                 if (r < 0)
                         return r;
         }

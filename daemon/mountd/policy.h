@@ -30,16 +30,19 @@ void user_record_done(struct user_record *u);
 /* The actions a Mount of device needs, in the order polkit is asked, into actions[POLICY_ACTIONS_MAX]:
  * ACTION_MOUNT for a removable device, else ACTION_MOUNT_SYSTEM; ACTION_MOUNT_OTHER_OWNER when the uid
  * or gid options name someone other than the caller; ACTION_MOUNT_POINT for a chosen mount point,
- * which must also pass policy_mount_point_allowed() with the caller's home directory (caller_home,
- * NULL for none) and the config file. Returns their number, or -errno with error set
+ * which must also pass policy_mount_point_allowed() with the caller's name and home directory
+ * (caller_home NULL for none) and the config file. Returns their number, or -errno with error set
  * (InvalidArgument for a mount point refused, for every caller, root included). */
 int policy_mount(const char *device, dev_t devnum, const struct mount_options *o, uid_t caller, gid_t caller_gid,
-                 const char *caller_home, const char **actions, sd_bus_error *error);
+                 const char *caller_name, const char *caller_home, const char **actions, sd_bus_error *error);
 
 /* Whether a caller whose home is home (NULL: none) may choose mount_point (syntax already checked by
  * mount_point_option_valid()): strictly beneath one of the prefixes of config (one absolute path per
  * line, "~" for the caller's home, '#' comments; absent: /run/media, /media, /mnt and ~), and not in
  * or above a system directory (/etc, /usr, /var, ...) whatever the config says. Lexical only: the
  * file system is not looked at (mountpoint_create_custom() does that, without following symlinks).
- * 0, -EPERM (not under a prefix, or the config is unreadable) or -EACCES (a system directory). */
-int policy_mount_point_allowed(const char *mount_point, const char *home, const char *config);
+ * Under /run/media and /media, only strictly beneath the user's own directory (/run/media/USER/x;
+ * user NULL, for root: anyone's), whatever the config says.
+ * 0, -EPERM (not under a prefix, or the config is unreadable), -EACCES (a system directory) or
+ * -EXDEV (a media directory itself, or another user's). */
+int policy_mount_point_allowed(const char *mount_point, const char *user, const char *home, const char *config);

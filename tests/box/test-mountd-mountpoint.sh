@@ -47,6 +47,14 @@ refused alice /x "not under an allowed mount point prefix"
 refused root /x "not under an allowed mount point prefix"
 refused alice /tmp/x "not under an allowed mount point prefix"
 refused alice /home/bob/x "not under an allowed mount point prefix"
+# Per-user media directories: not another user's, and not one itself (the next default mount would
+# go inside the mount). Before, alice could mount on /run/media/bob and bob's next mount then went
+# through her FUSE mount from the daemon's event loop.
+refused alice /run/media/bob "a user's media directory or lies in another user's"
+refused alice /run/media/bob/x "a user's media directory or lies in another user's"
+refused alice /media/bob/STICK "a user's media directory or lies in another user's"
+refused alice /run/media/alice "a user's media directory or lies in another user's"
+[ ! -e /run/media/bob ] || fail "/run/media/bob was created"
 [ ! -e /x ] || fail "/x was created"
 [ ! -e /tmp/x ] || fail "/tmp/x was created"
 ls -A /usr/local/bin | cmp -s - /tmp/usr-local-bin.before || fail "/usr/local/bin changed"
