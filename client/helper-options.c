@@ -11,7 +11,8 @@
 
 /* Options libmount keeps for itself and may still pass on to a helper. */
 static const char *const userspace_only[] = {
-        "defaults", "auto", "noauto", "nofail", "user", "users", "nouser", "owner", "group", "_netdev",
+        "defaults", "auto", "noauto", "nofail", "user", "users", "nouser", "nousers", "owner", "noowner",
+        "group", "nogroup", "_netdev",
 };
 static const char *const userspace_prefixes[] = { "user=", "uhelper=", "helper=", "comment=", "x-" };
 
@@ -29,12 +30,14 @@ static bool has_prefix_in(const char *s, const char *const *list, size_t n) {
         return false;
 }
 
-/* Decimal id, as the kernel's exfat takes it: no sign, no names, not (uid_t) -1. */
+/* A decimal id: no sign, no names, not (uid_t) -1. The kernel's exfat reads 010 as octal 8 and
+ * 0x3e8 as 1000: a leading zero is refused rather than read differently from an fstab line
+ * written for the kernel driver. */
 static int parse_id(const char *s, uint32_t *ret) {
         char *end;
         unsigned long long v;
 
-        if (*s < '0' || *s > '9')
+        if (*s < '0' || *s > '9' || (s[0] == '0' && s[1] != '\0'))
                 return -EINVAL;
         errno = 0;
         v = strtoull(s, &end, 10);
@@ -113,7 +116,7 @@ static int parse_item(const char *item, struct helper_options *h, const char **w
         }
         if (KEY("uid") || KEY("gid")) {
                 if (parse_id(value, &v) < 0) {
-                        *why = "expected a decimal user or group id";
+                        *why = "expected a decimal user or group id without leading zeros";
                         return -EINVAL;
                 }
                 if (item[0] == 'u') {

@@ -40,6 +40,7 @@ static int check_target(const char *target, const char **why) {
         char buf[4096];
         char *save = NULL, *comp;
         struct stat st;
+        unsigned depth = 0;
 
         if (target[0] != '/') {
                 *why = "must be an absolute path";
@@ -68,6 +69,7 @@ static int check_target(const char *target, const char **why) {
                 }
                 close(fd);
                 fd = next;
+                depth++;
                 if (fstat(fd, &st) < 0) {
                         *why = strerror(errno);
                         return -errno;
@@ -77,8 +79,12 @@ static int check_target(const char *target, const char **why) {
                         return -ELOOP;
                 }
         }
-        if (!S_ISDIR(st.st_mode) || strcmp(target, "/") == 0) {
-                *why = strcmp(target, "/") == 0 ? "cannot mount over /" : "not a directory";
+        if (depth == 0) { /* "/", "//", ... */
+                *why = "cannot mount over /";
+                return -ENOTDIR;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+                *why = "not a directory";
                 return -ENOTDIR;
         }
         return 0;
@@ -134,8 +140,8 @@ static int do_mount(const char *device, const char *target, const struct helper_
         if (!h->read_only &&
             sd_bus_get_property_trivial(bus, MOUNTD_SERVICE, object, MOUNTD_MOUNT, "ReadOnly", NULL, 'b',
                                         &read_only) >= 0 && read_only)
-                fprintf(stderr, "mount.exfat: %s is marked dirty (not cleanly unmounted) and was mounted "
-                                "read-only; check it with fsck.exfat.\n", device);
+                fprintf(stderr, "mount.exfat: %s was mounted read-only: the device is write-protected, or the "
+                                "volume is marked dirty (not cleanly unmounted; check it with fsck.exfat).\n", device);
         return HELPER_EXIT_OK;
 }
 
@@ -144,17 +150,36 @@ int main(int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        const char *optstr = NULL, *type = NULL, *why = NULL;
+        const char *type = NULL, *why = NULL, *args[2];
+        _cleanup_free_ char *optstr = NULL;
         bool sloppy = false, fake = false, verbose = false;
         struct helper_options h;
+        size_t n_args = 0;
         char bad[256];
         int c;
 
-        while ((c = getopt_long(argc, argv, "o:t:N:sfnvh", longopts, NULL)) >= 0) {
+        /* "-" first: the positional arguments come back in order wherever they stand (libmount
+         * puts them before the options), also with POSIXLY_CORRECT set. */
+        while ((c = getopt_long(argc, argv, "-o:t:N:sfnvh", longopts, NULL)) >= 0) {
                 switch (c) {
-                case 'o':
-                        optstr = optarg;
+                case 1:
+                        if (n_args == 2) {
+                                usage(stderr);
+                                return HELPER_EXIT_USAGE;
+                        }
+                        args[n_args++] = optarg;
                         break;
+                case 'o': {
+                        /* Several -o add up, as with mount(8): none of them is dropped. */
+                        char *joined = NULL;
+                        if (asprintf(&joined, "%s%s%s", optstr ?: "", optstr ? "," : "", optarg) < 0) {
+                                fprintf(stderr, "mount.exfat: out of memory\n");
+                                return HELPER_EXIT_SYSERR;
+                        }
+                        free(optstr);
+                        optstr = joined;
+                        break;
+                }
                 case 't':
                         type = optarg;
                         break;
@@ -180,7 +205,14 @@ int main(int argc, char **argv) {
                         return HELPER_EXIT_USAGE;
                 }
         }
-        if (argc - optind != 2) {
+        for (; optind < argc; optind++) { /* after "--" */
+                if (n_args == 2) {
+                        usage(stderr);
+                        return HELPER_EXIT_USAGE;
+                }
+                args[n_args++] = argv[optind];
+        }
+        if (n_args != 2) {
                 usage(stderr);
                 return HELPER_EXIT_USAGE;
         }
@@ -192,18 +224,18 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "mount.exfat: option '%s': %s\n", bad, why);
                 return HELPER_EXIT_USAGE;
         }
-        if (argv[optind][0] != '/') {
-                fprintf(stderr, "mount.exfat: %s: the device must be an absolute path under /dev\n", argv[optind]);
+        if (args[0][0] != '/') {
+                fprintf(stderr, "mount.exfat: %s: the device must be an absolute path under /dev\n", args[0]);
                 return HELPER_EXIT_USAGE;
         }
-        if (check_target(argv[optind + 1], &why) < 0) {
-                fprintf(stderr, "mount.exfat: mount point %s: %s\n", argv[optind + 1], why);
+        if (check_target(args[1], &why) < 0) {
+                fprintf(stderr, "mount.exfat: mount point %s: %s\n", args[1], why);
                 return HELPER_EXIT_USAGE;
         }
         if (fake) {
                 if (verbose)
-                        fprintf(stderr, "mount.exfat: would mount %s at %s\n", argv[optind], argv[optind + 1]);
+                        fprintf(stderr, "mount.exfat: would mount %s at %s\n", args[0], args[1]);
                 return HELPER_EXIT_OK;
         }
-        return do_mount(argv[optind], argv[optind + 1], &h, verbose);
+        return do_mount(args[0], args[1], &h, verbose);
 }

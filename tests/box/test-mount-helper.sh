@@ -93,6 +93,22 @@ expect 0 mount.exfat -s "$dev" "$target" -o frobnicate=1,uid=0
 expect 0 umount "$target"
 nothing_mounted "after the sloppy mount"
 
+log "argument shapes: -o twice adds up, POSIXLY_CORRECT, \"//\""
+# Two -o: both count (before, the second replaced the first and a requested ro was lost).
+expect 0 mount.exfat "$dev" "$target" -o ro -o noexec
+opts=$(findmnt -rn -o OPTIONS -M "$target")
+grep -qw ro <<<"${opts//,/ }" || soft_fail "-o ro -o noexec: not read-only: $opts"
+grep -qw noexec <<<"${opts//,/ }" || soft_fail "-o ro -o noexec: not noexec: $opts"
+expect 0 umount "$target"
+# libmount passes SRC DIR before the options; with POSIXLY_CORRECT getopt used to stop at SRC.
+expect 0 env POSIXLY_CORRECT=1 mount.exfat "$dev" "$target" -o ro
+check_contains "$(findmnt -rn -o OPTIONS -M "$target")" "ro" "options with POSIXLY_CORRECT"
+expect 0 umount "$target"
+refused "a third positional argument" 1 "Usage" mount.exfat "$dev" "$target" extra
+refused "// (the root)" 1 "cannot mount over /" mount.exfat -f "$dev" //
+refused "leading zero in uid" 1 "leading zeros" mount.exfat "$dev" "$target" -o uid=01000
+nothing_mounted "after the argument shapes"
+
 log "a device that is not exFAT"
 refused "not exFAT" 32 "exFAT" mount -t exfat "$notexfat" "$target"
 findmnt -rn -S "$notexfat" >/dev/null && fail "$notexfat mounted"

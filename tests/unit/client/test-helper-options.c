@@ -35,6 +35,24 @@ static void parse_fails(const char *s, bool sloppy, const char *item, const char
                 fail_msg("'%s': reason '%s' lacks '%s'", s, why, why_contains);
 }
 
+/* Options libmount may pass on (util-linux's map has no "not for helpers" flag on them): ignored. */
+static void test_libmount_leftovers(void **state) {
+        (void) state;
+        struct helper_options h = parse_ok("nousers,noowner,nogroup,users,owner,group,nouser", false);
+        assert_false(h.read_only);
+}
+
+/* A leading zero would be octal to the kernel driver: refused, not read as decimal. */
+static void test_id_leading_zero(void **state) {
+        (void) state;
+        parse_fails("uid=010", false, "uid=010", "leading zeros");
+        parse_fails("gid=00", false, "gid=00", "leading zeros");
+        parse_fails("uid=0x3e8", false, "uid=0x3e8", "decimal");
+        struct helper_options h = parse_ok("uid=0,gid=100", false);
+        assert_int_equal(h.mount.uid, 0);
+        assert_int_equal(h.mount.gid, 100);
+}
+
 /* Exactly what udisks 2.9.4 passes for an exFAT filesystem. */
 static void test_udisks_string(void **state) {
         struct helper_options h = parse_ok("rw,nodev,nosuid,uid=1001,gid=1002,iocharset=utf8,errors=remount-ro,"
@@ -149,6 +167,8 @@ static void test_exit_codes(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_udisks_string),
+                cmocka_unit_test(test_libmount_leftovers),
+                cmocka_unit_test(test_id_leading_zero),
                 cmocka_unit_test(test_kernel_style_options),
                 cmocka_unit_test(test_userspace_options_ignored),
                 cmocka_unit_test(test_refused),
