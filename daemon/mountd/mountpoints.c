@@ -141,9 +141,10 @@ static int mount_id_of(int fd) {
 }
 
 /* File system types whose lookups may wait on something other than the local kernel: a FUSE server
- * (one of our own workers, or a user's sshfs) or a network peer (an NFS home whose server is down). */
+ * (one of our own workers, or a user's sshfs), a network peer (an NFS home whose server is down) or
+ * the automounter (a lookup in an autofs directory triggers a mount, often an NFS one). */
 static const char *const network_types[] = {
-        "nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "9p", "afs", "virtiofs",
+        "nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "9p", "afs", "virtiofs", "autofs",
         "glusterfs", "lustre", "ocfs2", "gfs2", "orangefs", "coda",
 };
 

@@ -37,7 +37,8 @@ static int setup(void **state) {
               "47 22 0:47 / /sys/fs/fuse/connections rw shared:27 - fusectl fusectl rw\n"
               "48 22 0:48 / /mnt/9p rw shared:28 - 9p hostshare rw\n"
               "49 22 0:49 / /mnt/nfsd rw shared:29 - nfsd nfsd rw\n"
-              "50 22 0:50 / /mnt/ceph rw shared:30 - ceph 10.0.0.1:/ rw\n",
+              "50 22 0:50 / /mnt/ceph rw shared:30 - ceph 10.0.0.1:/ rw\n"
+              "51 22 0:51 / /mnt/auto rw shared:31 - autofs auto.misc rw,fd=7,pgrp=1,timeout=300,indirect\n",
               f);
         return fclose(f) == 0 ? 0 : -1;
 }
@@ -68,6 +69,8 @@ static void test_network(void **state) {
         assert_int_equal(mountinfo_mount_may_stall(path, 42), 1);
         assert_int_equal(mountinfo_mount_may_stall(path, 48), 1);
         assert_int_equal(mountinfo_mount_may_stall(path, 50), 1);
+        /* A lookup in an autofs directory waits for the automounter, and then for what it mounts. */
+        assert_int_equal(mountinfo_mount_may_stall(path, 51), 1);
 }
 
 static void test_missing(void **state) {
