@@ -119,13 +119,38 @@ static bool user_name_usable(const char *name) {
         return *name && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 && strlen(name) <= 64;
 }
 
+/* getpwuid_r with a buffer that grows until the entry fits. 0 with *ret_result NULL when there is
+ * no such user; -errno when NSS could not say (a directory service down): then nobody may pretend
+ * the user does not exist, or the files would be given to a group that happens to share the uid. */
+static int lookup_passwd(uid_t uid, struct passwd *pw, char **buf, struct passwd **ret_result) {
+        for (size_t size = 4096; size <= 1024 * 1024; size *= 2) {
+                char *b = realloc(*buf, size);
+                if (!b)
+                        return -ENOMEM;
+                *buf = b;
+                int r = getpwuid_r(uid, pw, b, size, ret_result);
+                if (r == ERANGE)
+                        continue;
+                if (r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM) {
+                        /* The last four: glibc's and POSIX's ways of saying "not found". */
+                        if (r != 0)
+                                *ret_result = NULL;
+                        return 0;
+                }
+                *ret_result = NULL;
+                return -r;
+        }
+        return -ERANGE;
+}
+
 int policy_lookup_user(uid_t uid, struct user_record *ret) {
         struct passwd pw, *result = NULL;
-        char buf[4096];
+        _cleanup_free_ char *buf = NULL;
 
         *ret = (struct user_record) {};
-        if (getpwuid_r(uid, &pw, buf, sizeof(buf), &result) != 0)
-                result = NULL;
+        int r = lookup_passwd(uid, &pw, &buf, &result);
+        if (r < 0)
+                return r;
         /* A uid without a passwd entry (a dynamic user, say) still gets a directory and a group. */
         ret->gid = result ? pw.pw_gid : (gid_t) uid;
         if (result && user_name_usable(pw.pw_name))

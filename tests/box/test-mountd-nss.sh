@@ -7,7 +7,8 @@
 # root's relabelling of alice's mounted volume, alice's Unmount of it. (No new worker is started
 # meanwhile: systemd itself asks the same user database when it allocates a dynamic user.) Once the
 # service goes, the stuck request gets its answer (polkit refuses alice mount-other-owner) and
-# nothing is mounted for it.
+# nothing is mounted for it. A passwd entry over 4 KiB is read in full (a larger buffer), not taken
+# for "no such user".
 # box-polkit-rules: rules/mountd-alice-basic.rules
 . "${BOX_LIB:-$(dirname "$0")/lib}/common.sh"
 . "$(dirname "$0")/mountd-lib.sh"
@@ -67,5 +68,18 @@ wait "$caller" && fail "alice's Mount for uid 77777 succeeded: $(cat "$out")"
 check_contains "$(cat "$out")" "$MOUNTD_ERR.NotAuthorized" "the stuck Mount's answer"
 ! findmnt --source "$dev" >/dev/null || fail "$dev got mounted"
 pass "the stuck request, once NSS answered: NotAuthorized (mount-other-owner), nothing mounted"
+
+# A passwd entry longer than a first 4 KiB buffer (a long GECOS field): looked up in full, not
+# taken for "no such user" (before, the files of dave's mount got group 4400, his uid, instead of
+# his primary group 4321).
+groupadd -g 4321 longgroup || fail "groupadd failed"
+useradd --no-create-home -u 4400 -g 4321 -c "$(head -c 6000 /dev/zero | tr '\0' g)" dave || fail "useradd dave failed"
+on_exit "userdel dave 2>/dev/null; groupdel longgroup 2>/dev/null"
+out=$(gcall Mount "$dev" "{'uid': <uint32 4400>}") || fail "root's Mount for dave failed: $out"
+mp=$(sed -n "s/^(objectpath '[^']*', '\(.*\)')\$/\1/p" <<<"$out")
+[ -n "$mp" ] || fail "unexpected Mount reply: $out"
+check_eq "4400:4321" "$(stat -c %u:%g "$mp")" "owner of dave's files"
+gcall Unmount "$dev" "{}" >/dev/null || fail "Unmount of dave's mount failed"
+pass "a passwd entry over 4 KiB: the owner's own primary group"
 
 mountd_alive "$pid"
