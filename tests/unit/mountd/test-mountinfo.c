@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* mountinfo.c: one parser for every reader of mountinfo. Whole lines however long (a mount point
  * of 1,019 spaces is a 4 KiB field once escaped, and fusectl's 4096-byte read lost such a mount),
- * escapes undone, optional fields skipped, malformed lines refused. */
+ * escapes undone, optional fields skipped, malformed lines refused. Its readers: whether a device is
+ * mounted (devices.c: only a line's own major:minor field counts, however long the line is; a user's
+ * FUSE mount chooses its fsname, and a line read in pieces made any device look mounted), and
+ * whether our FUSE mount is there (fusectl.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,6 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "devices.h"
 #include "fusectl.h"
 #include "mountinfo.h"
 
@@ -38,6 +42,59 @@ static void write_file(const char *text) {
         assert_non_null(f);
         assert_int_equal(fputs(text, f) >= 0, 1);
         assert_int_equal(fclose(f), 0);
+}
+
+/* A FUSE mount line whose fsname is long enough to put `piece` at byte `at` of the line. */
+static char *long_fuse_line(size_t at, const char *piece, size_t total) {
+        const char *head = "4242 25 0:45 / /home/bob/m rw,nosuid,nodev,relatime shared:1 - fuse.sshfs ";
+        char *l = malloc(total + 2);
+        assert_non_null(l);
+        assert_true(strlen(head) < at && at + strlen(piece) + 40 < total);
+        memset(l, 'x', total);
+        memcpy(l, head, strlen(head));
+        memcpy(l + at, piece, strlen(piece));
+        memcpy(l + total - 30, " rw,user_id=1001,group_id=1001", 30);
+        l[total] = '\n';
+        l[total + 1] = 0;
+        return l;
+}
+
+static void test_real_lines(void **state) {
+        write_file("22 1 259:2 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p2 rw\n"
+                   "91 22 8:17 / /run/media/alice/STICK rw,nosuid,nodev shared:50 - fuseblk.exfat /dev/sdb1 rw\n");
+        assert_int_equal(mountinfo_has_device(path, makedev(8, 17)), 1);
+        assert_int_equal(mountinfo_has_device(path, makedev(259, 2)), 1);
+        assert_int_equal(mountinfo_has_device(path, makedev(8, 16)), 0);
+        assert_int_equal(mountinfo_has_device(path, makedev(17, 8)), 0);
+}
+
+/* The piece that starts where a 4096-byte read ended, and farther out. */
+static void test_long_line_pieces(void **state) {
+        static const size_t at[] = { 4095, 4096, 8190, 65535 };
+        for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+                char *l = long_fuse_line(at[i], "1+2+8:16 / /x rw", at[i] + 200);
+                write_file(l);
+                free(l);
+                assert_int_equal(mountinfo_has_device(path, makedev(8, 16)), 0);
+                assert_int_equal(mountinfo_has_device(path, makedev(0, 45)), 1);
+        }
+}
+
+/* After a long line, the next line is still read as a line of its own. */
+static void test_line_after_long_line(void **state) {
+        char *l = long_fuse_line(5000, "zzz", 9000);
+        char *text = malloc(strlen(l) + 200);
+        assert_non_null(text);
+        strcpy(text, l);
+        strcat(text, "95 22 8:33 / /media/x rw - vfat /dev/sdc1 rw\n");
+        write_file(text);
+        free(l);
+        free(text);
+        assert_int_equal(mountinfo_has_device(path, makedev(8, 33)), 1);
+}
+
+static void test_missing_file(void **state) {
+        assert_int_equal(mountinfo_has_device("/nonexistent/mountinfo", makedev(8, 16)), -2);
 }
 
 static void test_parse_line(void **state) {
@@ -118,6 +175,10 @@ static void test_foreach(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_real_lines, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_long_line_pieces, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_line_after_long_line, setup, teardown),
+                cmocka_unit_test(test_missing_file),
                 cmocka_unit_test(test_parse_line),
                 cmocka_unit_test_setup_teardown(test_long_mount_point, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_foreach, setup, teardown),
